@@ -1,0 +1,88 @@
+"""Users: the email address is the login; a role says what they may do."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("role", User.Role.CLIENT)
+        fields["is_staff"] = False
+        fields["is_superuser"] = False
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(role=User.Role.ADMIN, is_staff=True, is_superuser=True)
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, email: str) -> "User":
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        CLIENT = "client", _("Client")
+        COACH = "coach", _("Coach")
+        ADMIN = "admin", _("Admin")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(_("email address"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["client", "coach", "admin"]),
+                name="user_role_valid",
+            ),
+            # Only admins may be staff: a client or coach never reaches admin.
+            models.CheckConstraint(
+                condition=models.Q(is_staff=False) | models.Q(role="admin"),
+                name="user_staff_is_admin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == self.Role.CLIENT
+
+    @property
+    def is_coach(self) -> bool:
+        return self.role == self.Role.COACH
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN and self.is_staff

@@ -1,0 +1,11 @@
+"""WebSocket routes. Origins are checked against ALLOWED_HOSTS."""
+
+from channels.auth import AuthMiddlewareStack
+from channels.security.websocket import AllowedHostsOriginValidator
+from channels.routing import URLRouter
+
+websocket_urlpatterns: list = []
+
+websocket_application = AllowedHostsOriginValidator(
+    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+)

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from coaching import views
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("", include("bookings.urls")),
+    path("api/auth/", include("accounts.api_urls")),
+    path("api/", include("bookings.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+handler404 = "coaching.views.page_not_found"
+handler500 = "coaching.views.server_error"

@@ -1,0 +1,1 @@
+"""Payment data and invariants; filled in by the payment core."""

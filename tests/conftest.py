@@ -1,0 +1,114 @@
+"""Fixtures shared by the whole suite.
+
+Stripe is localstripe, started once per test run (per xdist worker) on a free
+loopback port and reached through the real SDK. Nothing here talks to the
+internet.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer sk_test_x"})
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"localstripe exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(request, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"localstripe did not answer at {url}")
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    """Start a private, in-memory localstripe and point the app at it."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coaching.localstripe_server", "--port", str(port)],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{url}/v1/customers", process)
+        settings.STRIPE_API_BASE = url
+        os.environ["STRIPE_API_BASE"] = url
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle and lockout counters live in the cache: start every test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def client_user(db):
+    return factories.ClientFactory(email="client@example.com")
+
+
+@pytest.fixture
+def other_client(db):
+    return factories.ClientFactory(email="client2@example.com")
+
+
+@pytest.fixture
+def coach(db):
+    return factories.CoachFactory(email="coach@example.com")
+
+
+@pytest.fixture
+def other_coach(db):
+    return factories.CoachFactory(email="coach2@example.com")
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory(email="admin@example.com")
+
+
+@pytest.fixture
+def offering(coach):
+    return factories.OfferingFactory(coach=coach)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip PostgreSQL-only tests (row locks, exclusion constraints) on SQLite."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
