@@ -47,7 +47,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set it in the environment (a long random "
             "string), or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105
+    SECRET_KEY = "django-insecure-local-development-only"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -170,7 +170,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -272,7 +274,8 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
 # Unset: real Stripe. Set (e.g. http://127.0.0.1:8420): the localstripe emulator.
 STRIPE_API_BASE = env("STRIPE_API_BASE")
-STRIPE_API_VERSION = env("STRIPE_API_VERSION", "2024-06-20")
+# Empty: the version the installed SDK is pinned to (stripe.api_version).
+STRIPE_API_VERSION = env("STRIPE_API_VERSION")
 STRIPE_TIMEOUT_SECONDS = float(env("STRIPE_TIMEOUT_SECONDS", "10"))
 STRIPE_MAX_RETRIES = env_int("STRIPE_MAX_RETRIES", 3)
 if not DEBUG and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
@@ -282,7 +285,9 @@ if not DEBUG and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
 # The Stripe.js origin allowed by the Content-Security-Policy.
 STRIPE_JS_URL = env(
     "STRIPE_JS_URL",
-    f"{STRIPE_API_BASE}/js.stripe.com/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
+    f"{STRIPE_API_BASE}/js.stripe.com/v3/"
+    if STRIPE_API_BASE
+    else "https://js.stripe.com/v3/",
 )
 
 # --- Domain -----------------------------------------------------------------
@@ -303,7 +308,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Coaching payments <payments@example.com>")
+DEFAULT_FROM_EMAIL = env(
+    "DEFAULT_FROM_EMAIL", "Coaching payments <payments@example.com>"
+)
 
 # --- i18n, static -------------------------------------------------------------
 

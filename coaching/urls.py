@@ -8,9 +8,12 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("bookings.urls")),
     path("api/auth/", include("accounts.api_urls")),
+    path("api/payments/", include("payments.api_urls")),
     path("api/", include("bookings.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"
+    ),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
 ]

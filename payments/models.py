@@ -1,1 +1,340 @@
-"""Payment data and invariants; filled in by the payment core."""
+"""Payment data and its invariants. Every write goes through payments.services."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentStatus(models.TextChoices):
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method", _("Awaiting card")
+    REQUIRES_CONFIRMATION = "requires_confirmation", _("Awaiting confirmation")
+    REQUIRES_ACTION = "requires_action", _("Awaiting authentication")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Paid")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+    DISPUTED = "disputed", _("Disputed")
+
+
+S = PaymentStatus
+_PRE_CHARGE = {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION}
+
+# The one state machine. A move not listed here is refused (by a user) or
+# ignored and logged (a late or out-of-order Stripe event).
+ALLOWED: dict[str, set[str]] = {
+    S.REQUIRES_PAYMENT_METHOD: {
+        S.REQUIRES_CONFIRMATION,
+        S.REQUIRES_ACTION,
+        S.PROCESSING,
+        S.SUCCEEDED,
+        S.FAILED,
+        S.CANCELED,
+    },
+    S.REQUIRES_CONFIRMATION: {
+        S.REQUIRES_PAYMENT_METHOD,
+        S.REQUIRES_ACTION,
+        S.PROCESSING,
+        S.SUCCEEDED,
+        S.FAILED,
+        S.CANCELED,
+    },
+    S.REQUIRES_ACTION: {
+        S.REQUIRES_PAYMENT_METHOD,
+        S.REQUIRES_CONFIRMATION,
+        S.PROCESSING,
+        S.SUCCEEDED,
+        S.FAILED,
+        S.CANCELED,
+    },
+    S.PROCESSING: {S.SUCCEEDED, S.FAILED, S.CANCELED, S.REQUIRES_PAYMENT_METHOD},
+    S.SUCCEEDED: {S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED},
+    S.PARTIALLY_REFUNDED: {S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED},
+    S.DISPUTED: {S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED},
+    S.REFUNDED: set(),
+    S.FAILED: set(),
+    S.CANCELED: set(),
+}
+OPEN = frozenset({*_PRE_CHARGE, S.PROCESSING})
+CHARGED = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED})
+FINAL = frozenset({S.REFUNDED, S.FAILED, S.CANCELED})
+REFUNDABLE = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED})
+
+
+class Payment(models.Model):
+    """One attempt to collect a booking's price through one Stripe PaymentIntent.
+
+    A booking has at most one payment that is neither failed nor canceled: a
+    declined card ends its payment, and paying again starts a fresh one.
+    """
+
+    Status = PaymentStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.PROTECT, related_name="payments"
+    )
+    payer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments_made"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="payments_received",
+    )
+    status = models.CharField(
+        max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT_METHOD
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    currency = models.CharField(max_length=3)
+    amount = models.PositiveBigIntegerField(help_text=_("Gross, minor units."))
+    net_amount = models.PositiveBigIntegerField()
+    vat_amount = models.PositiveBigIntegerField()
+    vat_rate_bps = models.PositiveIntegerField()
+    platform_fee_amount = models.PositiveBigIntegerField()
+    coach_amount = models.PositiveBigIntegerField()
+    amount_received = models.PositiveBigIntegerField(default=0)
+    amount_refunded = models.PositiveBigIntegerField(default=0)
+
+    stripe_payment_intent_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    stripe_payment_method_id = models.CharField(max_length=255, blank=True)
+    stripe_destination_account_id = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    last_error_message = models.CharField(max_length=500, blank=True)
+
+    # Leases make one process the only caller of Stripe for a create or a
+    # confirm, without holding a row lock across the network call.
+    create_lease_until = models.DateTimeField(null=True, blank=True)
+    confirm_lease_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["booking"],
+                condition=~Q(status__in=["failed", "canceled"]),
+                name="payment_one_live_per_booking",
+            ),
+            models.CheckConstraint(
+                condition=Q(net_amount=F("amount") - F("vat_amount")),
+                name="payment_net_plus_vat_is_gross",
+            ),
+            models.CheckConstraint(
+                condition=Q(coach_amount=F("amount") - F("platform_fee_amount")),
+                name="payment_fee_plus_coach_is_gross",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("amount_received")),
+                name="payment_refunded_at_most_received",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_received__lte=F("amount")),
+                name="payment_received_at_most_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.id} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def amount_refundable(self) -> int:
+        return self.amount_received - self.amount_refunded
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+class PaymentTransition(models.Model):
+    """An append-only record of one status change of a payment."""
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=32, choices=PaymentStatus.choices)
+    to_status = models.CharField(max_length=32, choices=PaymentStatus.choices)
+    version = models.PositiveIntegerField()
+    cause = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    stripe_event_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["payment", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "version"], name="payment_transition_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status} ({self.cause})"
+
+
+class Refund(models.Model):
+    """Money given back on a payment. Pending refunds reserve their amount."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Canceled")
+
+    class Reason(models.TextChoices):
+        REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by customer")
+        DUPLICATE = "duplicate", _("Duplicate")
+        FRAUDULENT = "fraudulent", _("Fraudulent")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    stripe_refund_id = models.CharField(
+        max_length=255, unique=True, null=True, blank=True
+    )
+    failure_reason = models.CharField(max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="refund_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} ({self.status})"
+
+
+class LedgerEntry(models.Model):
+    """An append-only money movement of one payment, signed, in minor units.
+
+    Cash entries (``charge``, ``refund``) sum to what Stripe holds for the
+    payment. Allocation entries (``platform_fee`` and ``coach_earning`` with
+    their reversals) split that same amount between the platform and the coach;
+    ``vat`` entries record the tax inside it. After a full refund every kind
+    sums to zero.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Charge")
+        REFUND = "refund", _("Refund")
+        PLATFORM_FEE = "platform_fee", _("Platform fee")
+        PLATFORM_FEE_REVERSAL = "platform_fee_reversal", _("Platform fee reversal")
+        COACH_EARNING = "coach_earning", _("Coach earning")
+        COACH_EARNING_REVERSAL = "coach_earning_reversal", _("Coach earning reversal")
+        VAT = "vat", _("VAT")
+        VAT_REVERSAL = "vat_reversal", _("VAT reversal")
+
+    CASH = frozenset({Kind.CHARGE, Kind.REFUND})
+    PLATFORM = frozenset({Kind.PLATFORM_FEE, Kind.PLATFORM_FEE_REVERSAL})
+    COACH = frozenset({Kind.COACH_EARNING, Kind.COACH_EARNING_REVERSAL})
+    TAX = frozenset({Kind.VAT, Kind.VAT_REVERSAL})
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="ledger"
+    )
+    refund = models.ForeignKey(
+        Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text=_("Signed, minor units."))
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["payment", "id"]
+        verbose_name_plural = "ledger entries"
+        constraints = [
+            # One charge per payment and one entry of each kind per refund, so
+            # a replayed event can never book the same movement twice.
+            models.UniqueConstraint(
+                fields=["payment", "kind"],
+                condition=Q(refund__isnull=True),
+                name="ledger_once_per_payment_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["refund", "kind"],
+                condition=Q(refund__isnull=False),
+                name="ledger_once_per_refund_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"
+
+
+class StripeCustomer(models.Model):
+    """The Stripe customer that holds a user's saved cards."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="stripe_customer",
+    )
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
+
+
+class SavedPaymentMethod(models.Model):
+    """A card a user keeps for later; the card data itself stays at Stripe."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="payment_methods",
+    )
+    stripe_payment_method_id = models.CharField(max_length=255, unique=True)
+    brand = models.CharField(max_length=32)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default=True),
+                name="one_default_card_per_user",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}"

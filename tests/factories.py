@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 
@@ -42,13 +42,16 @@ class CoachFactory(UserFactory):
     role = User.Role.COACH
 
     @factory.post_generation
-    def profile(obj, create, extracted, **kwargs):  # noqa: N805
+    def profile(obj, create, extracted, **kwargs):
         if not create:
             return
         profile = CoachProfileFactory(user=obj, **kwargs)
         for weekday in range(7):
             AvailabilityWindow.objects.create(
-                coach=profile, weekday=weekday, start_time=dt.time(7), end_time=dt.time(21)
+                coach=profile,
+                weekday=weekday,
+                start_time=dt.time(7),
+                end_time=dt.time(21),
             )
 
 

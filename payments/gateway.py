@@ -1,0 +1,413 @@
+"""The Stripe boundary: the only module that imports ``stripe``.
+
+Plain functions that take our values and return frozen dataclasses. Every
+mutating call carries an idempotency key derived from our own ids; network
+errors, 429 and 5xx are retried with exponential backoff and jitter; card
+errors are not retried. Settings are read at call time, so tests and the
+embedded mode can point the SDK at localstripe (``STRIPE_API_BASE``).
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import stripe
+from django.conf import settings
+
+from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_BACKOFF_BASE_SECONDS = 0.25
+_BACKOFF_CAP_SECONDS = 4.0
+
+
+# --- Results -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    payment_method_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    id: str
+    status: str
+    amount: int
+    amount_received: int
+    currency: str  # lowercase, as Stripe gives it
+    client_secret: str
+    customer_id: str | None
+    payment_method_id: str | None
+    card_brand: str = ""
+    card_last4: str = ""
+    next_action: dict[str, Any] | None = None
+    last_error_code: str = ""
+    last_error_message: str = ""
+    charges: tuple[dict[str, Any], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SetupIntentResult:
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str
+    amount: int
+    currency: str
+
+
+# --- Client and call policy ---------------------------------------------------
+
+
+def _client() -> stripe.StripeClient:
+    base = settings.STRIPE_API_BASE
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY or "sk_test_missing",
+        stripe_version=settings.STRIPE_API_VERSION or None,
+        base_addresses={"api": base} if base else None,
+        # Retries are ours (below), so every one of them is logged and bounded.
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+    )
+
+
+def _is_transient(exc: stripe.StripeError) -> bool:
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    return (exc.http_status or 0) >= 500 or (exc.http_status == 429)
+
+
+def _backoff(attempt: int) -> float:
+    """Full jitter: a random wait up to base * 2**attempt, capped."""
+    cap = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
+
+
+def _call(operation: str, fn: Callable[[], T]) -> T:
+    """Run one Stripe call under our retry policy and error mapping."""
+    attempts = settings.STRIPE_MAX_RETRIES + 1
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except stripe.CardError as exc:
+            error = exc.error
+            decline_code = (
+                getattr(error, "decline_code", None) if error else None
+            ) or (exc.code or "card_declined")
+            raise CardDeclined(
+                exc.user_message or "Your card was declined.",
+                decline_code=decline_code,
+                stripe_code=exc.code or "card_declined",
+            ) from exc
+        except stripe.StripeError as exc:
+            if _is_transient(exc) and attempt + 1 < attempts:
+                wait = _backoff(attempt)
+                logger.warning(
+                    "stripe.retry operation=%s attempt=%d status=%s wait=%.2fs",
+                    operation,
+                    attempt + 1,
+                    exc.http_status,
+                    wait,
+                )
+                time.sleep(wait)
+                continue
+            if _is_transient(exc):
+                logger.error(
+                    "stripe.unavailable operation=%s status=%s",
+                    operation,
+                    exc.http_status,
+                )
+                raise ProviderUnavailable(
+                    "The payment provider is not reachable right now. Try again shortly.",
+                    operation=operation,
+                ) from exc
+            logger.error(
+                "stripe.error operation=%s status=%s code=%s",
+                operation,
+                exc.http_status,
+                exc.code,
+            )
+            raise GatewayError(
+                exc.user_message or "The payment provider refused the request.",
+                stripe_code=exc.code or "",
+                http_status=exc.http_status,
+            ) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _opts(idempotency_key: str) -> dict[str, str]:
+    return {"idempotency_key": idempotency_key}
+
+
+# --- Mapping Stripe objects -------------------------------------------------------
+
+
+def _id(value: Any) -> str | None:
+    """Stripe gives ids or (expanded, or in localstripe) embedded objects."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else value.get("id")
+
+
+def _card(pm: dict[str, Any]) -> Card:
+    card = pm.get("card") or {}
+    return Card(
+        payment_method_id=pm["id"],
+        brand=card.get("brand", ""),
+        last4=card.get("last4", ""),
+        exp_month=int(card.get("exp_month") or 0),
+        exp_year=int(card.get("exp_year") or 0),
+        customer_id=_id(pm.get("customer")),
+    )
+
+
+def _intent(pi: dict[str, Any]) -> IntentResult:
+    charges = tuple((pi.get("charges") or {}).get("data") or ())
+    latest = pi.get("latest_charge")
+    if isinstance(latest, dict) and not charges:
+        charges = (latest,)
+    received = pi.get("amount_received")
+    if received is None:
+        # localstripe leaves amount_received out: derive it from the charges.
+        received = sum(
+            c.get("amount", 0) for c in charges if c.get("status") == "succeeded"
+        )
+    error = pi.get("last_payment_error") or {}
+    details = {}
+    for charge in charges:
+        details = (charge.get("payment_method_details") or {}).get("card") or details
+    return IntentResult(
+        id=pi["id"],
+        status=pi["status"],
+        amount=int(pi["amount"]),
+        amount_received=int(received or 0),
+        currency=pi["currency"],
+        client_secret=pi.get("client_secret") or "",
+        customer_id=_id(pi.get("customer")),
+        payment_method_id=_id(pi.get("payment_method")),
+        card_brand=details.get("brand", ""),
+        card_last4=details.get("last4", ""),
+        next_action=pi.get("next_action"),
+        last_error_code=error.get("decline_code") or error.get("code") or "",
+        last_error_message=error.get("message") or "",
+        charges=tuple(
+            {k: c.get(k) for k in ("id", "object", "amount", "currency", "status")}
+            for c in charges
+        ),
+    )
+
+
+# --- Customers and cards ------------------------------------------------------
+
+
+def customer_create(
+    *, email: str, name: str, user_id: str, idempotency_key: str
+) -> str:
+    """Create a Stripe customer for one of our users and return its id."""
+    customer = _call(
+        "customer.create",
+        lambda: _client().v1.customers.create(
+            params={"email": email, "name": name, "metadata": {"user_id": user_id}},
+            options=_opts(idempotency_key),
+        ),
+    )
+    return customer.id
+
+
+def customer_set_default_payment_method(
+    *, customer_id: str, payment_method_id: str | None, idempotency_key: str
+) -> None:
+    """Mirror our default card onto the customer's invoice settings."""
+    _call(
+        "customer.update",
+        lambda: _client().v1.customers.update(
+            customer_id,
+            params={
+                "invoice_settings": {"default_payment_method": payment_method_id or ""}
+            },
+            options=_opts(idempotency_key),
+        ),
+    )
+
+
+def setup_intent_create(*, customer_id: str, idempotency_key: str) -> SetupIntentResult:
+    """Create a SetupIntent so Stripe.js can collect a card for this customer."""
+    si = _call(
+        "setup_intent.create",
+        lambda: _client().v1.setup_intents.create(
+            params={"customer": customer_id, "payment_method_types": ["card"]},
+            options=_opts(idempotency_key),
+        ),
+    )
+    return SetupIntentResult(id=si.id, client_secret=si.client_secret, status=si.status)
+
+
+def payment_method_retrieve(payment_method_id: str) -> Card:
+    """Read a card's brand, last digits, expiry and owner."""
+    pm = _call(
+        "payment_method.retrieve",
+        lambda: _client().v1.payment_methods.retrieve(payment_method_id),
+    )
+    return _card(pm.to_dict())
+
+
+def payment_method_attach(
+    *, payment_method_id: str, customer_id: str, idempotency_key: str
+) -> Card:
+    """Attach a card to a customer. Raises CardDeclined if the card is refused."""
+    pm = _call(
+        "payment_method.attach",
+        lambda: _client().v1.payment_methods.attach(
+            payment_method_id,
+            params={"customer": customer_id},
+            options=_opts(idempotency_key),
+        ),
+    )
+    return _card(pm.to_dict())
+
+
+def payment_method_detach(*, payment_method_id: str, idempotency_key: str) -> None:
+    """Detach a card from its customer."""
+    _call(
+        "payment_method.detach",
+        lambda: _client().v1.payment_methods.detach(
+            payment_method_id, options=_opts(idempotency_key)
+        ),
+    )
+
+
+# --- Payment intents -------------------------------------------------------------
+
+
+def payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+    destination_account_id: str = "",
+    application_fee_amount: int = 0,
+) -> IntentResult:
+    """Create a card PaymentIntent for ``amount`` minor units.
+
+    With a connected account, the coach's share goes there directly and the
+    platform keeps ``application_fee_amount`` (real Stripe only: localstripe
+    has no Connect, so these parameters are sent only when given).
+    """
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "customer": customer_id,
+        "metadata": metadata,
+        "payment_method_types": ["card"],
+    }
+    if destination_account_id:
+        params["transfer_data"] = {"destination": destination_account_id}
+        params["application_fee_amount"] = application_fee_amount
+    pi = _call(
+        "payment_intent.create",
+        lambda: _client().v1.payment_intents.create(
+            params=params, options=_opts(idempotency_key)
+        ),
+    )
+    return _intent(pi.to_dict())
+
+
+def payment_intent_retrieve(intent_id: str) -> IntentResult:
+    """Read the current state of a PaymentIntent."""
+    pi = _call(
+        "payment_intent.retrieve",
+        lambda: _client().v1.payment_intents.retrieve(intent_id),
+    )
+    return _intent(pi.to_dict())
+
+
+def payment_intent_confirm(
+    *, intent_id: str, payment_method_id: str, idempotency_key: str
+) -> IntentResult:
+    """Set the card on an intent, then confirm it (server-side confirmation).
+
+    Two calls, because localstripe fails ``confirm(payment_method=...)``; both
+    carry keys derived from ``idempotency_key``. Raises CardDeclined on a decline.
+    """
+    client = _client()
+    _call(
+        "payment_intent.update",
+        lambda: client.v1.payment_intents.update(
+            intent_id,
+            params={"payment_method": payment_method_id},
+            options=_opts(f"{idempotency_key}:set-method"),
+        ),
+    )
+    pi = _call(
+        "payment_intent.confirm",
+        lambda: client.v1.payment_intents.confirm(
+            intent_id, options=_opts(idempotency_key)
+        ),
+    )
+    return _intent(pi.to_dict())
+
+
+def payment_intent_cancel(*, intent_id: str, idempotency_key: str) -> IntentResult:
+    """Cancel a PaymentIntent that has not been charged."""
+    pi = _call(
+        "payment_intent.cancel",
+        lambda: _client().v1.payment_intents.cancel(
+            intent_id, options=_opts(idempotency_key)
+        ),
+    )
+    return _intent(pi.to_dict())
+
+
+# --- Refunds -------------------------------------------------------------------------
+
+
+def refund_create(
+    *,
+    intent_id: str,
+    amount: int,
+    reason: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> RefundResult:
+    """Refund ``amount`` minor units of a charged PaymentIntent.
+
+    The reason is sent to real Stripe only: localstripe rejects it.
+    """
+    params: dict[str, Any] = {
+        "payment_intent": intent_id,
+        "amount": amount,
+        "metadata": metadata,
+    }
+    if not settings.STRIPE_API_BASE:
+        params["reason"] = reason
+    refund = _call(
+        "refund.create",
+        lambda: _client().v1.refunds.create(
+            params=params, options=_opts(idempotency_key)
+        ),
+    )
+    return RefundResult(
+        id=refund.id,
+        status=refund.status,
+        amount=int(refund.amount),
+        currency=refund.currency,
+    )

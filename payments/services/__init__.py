@@ -1,0 +1,34 @@
+"""Every write to payment data. Re-exports the public services of the package."""
+
+from payments.services.intents import (
+    payment_apply_intent_state,
+    payment_cancel,
+    payment_confirm,
+    payment_create_intent,
+    payment_record_decline,
+    payment_refresh_from_stripe,
+)
+from payments.services.methods import (
+    customer_get_or_create,
+    payment_method_attach,
+    payment_method_detach,
+    payment_method_set_default,
+    setup_intent_create,
+)
+from payments.services.refunds import payment_refund, refund_settle
+
+__all__ = [
+    "customer_get_or_create",
+    "payment_apply_intent_state",
+    "payment_cancel",
+    "payment_confirm",
+    "payment_create_intent",
+    "payment_method_attach",
+    "payment_method_detach",
+    "payment_method_set_default",
+    "payment_record_decline",
+    "payment_refresh_from_stripe",
+    "payment_refund",
+    "refund_settle",
+    "setup_intent_create",
+]

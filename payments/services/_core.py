@@ -1,0 +1,230 @@
+"""The private core every payment service is built on: locks, the one
+transition function, leases around Stripe calls, and the ledger."""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from bookings.models import Booking
+from payments import realtime
+from payments.exceptions import InvalidTransition
+from payments.models import ALLOWED, LedgerEntry, Payment, PaymentTransition, Refund
+from payments.pricing import round_half_up_div
+
+logger = logging.getLogger("payments")
+
+# Longer than one gateway call with all its retries, so a lease only lapses
+# when its holder died.
+LEASE_SECONDS = 60
+_WAIT_POLL_SECONDS = 0.1
+
+
+def lock_booking_and_payment(payment_id) -> tuple[Booking, Payment]:
+    """Lock a payment's booking, then the payment (the one lock order).
+
+    Must be called inside ``transaction.atomic``.
+    """
+    booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
+    booking = Booking.objects.select_for_update().get(pk=booking_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    return booking, payment
+
+
+def transition(
+    payment: Payment,
+    to: str,
+    *,
+    cause: str,
+    actor=None,
+    stripe_event_id: str = "",
+    fields: tuple[str, ...] = (),
+    record_repeat: bool = False,
+) -> bool:
+    """Move a locked payment to ``to``; record and announce it after commit.
+
+    Returns False (and writes nothing but ``fields``) when the payment is
+    already there, unless ``record_repeat`` (a second partial refund is a new
+    version of the same status). Raises InvalidTransition for a move the state machine
+    forbids. The caller holds the row lock inside ``transaction.atomic``.
+    """
+    if payment.status == to and not (record_repeat and to in ALLOWED[to]):
+        if fields:
+            payment.save(update_fields=[*fields, "updated_at"])
+        return False
+    if to != payment.status and to not in ALLOWED[payment.status]:
+        raise InvalidTransition(
+            f"A payment cannot go from {payment.status} to {to}.",
+            status=payment.status,
+        )
+    from_status = payment.status
+    payment.status = to
+    payment.version += 1
+    payment.save(update_fields=["status", "version", "updated_at", *fields])
+    PaymentTransition.objects.create(
+        payment=payment,
+        from_status=from_status,
+        to_status=to,
+        version=payment.version,
+        cause=cause,
+        actor=actor,
+        stripe_event_id=stripe_event_id,
+    )
+    _touch_booking(payment)
+    payment_id, booking_id, version = payment.pk, payment.booking_id, payment.version
+    transaction.on_commit(
+        lambda: logger.info(
+            "payment.transition payment=%s booking=%s from=%s to=%s version=%d cause=%s "
+            "event=%s",
+            payment_id,
+            booking_id,
+            from_status,
+            to,
+            version,
+            cause,
+            stripe_event_id or "-",
+        )
+    )
+    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id))
+    return True
+
+
+def record_creation(payment: Payment, *, actor) -> None:
+    PaymentTransition.objects.create(
+        payment=payment,
+        from_status="",
+        to_status=payment.status,
+        version=payment.version,
+        cause="created",
+        actor=actor,
+    )
+    _touch_booking(payment)
+    booking_id = payment.booking_id
+    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id))
+
+
+def _touch_booking(payment: Payment) -> None:
+    """Bump the booking's version: live clients order messages by it.
+
+    A booking's payments come and go (a declined card ends one, the next try
+    starts another), so only the booking has a version that always grows.
+    The caller already holds the booking's lock.
+    """
+    Booking.objects.filter(pk=payment.booking_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+# --- Leases: one caller of Stripe per payment action -----------------------------
+
+
+def claim_lease(payment: Payment, field: str) -> bool:
+    """Take the payment's ``field`` lease if it is free or lapsed. Atomic."""
+    now = timezone.now()
+    free = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now})
+    with transaction.atomic():
+        taken = (
+            Payment.objects.filter(pk=payment.pk)
+            .filter(free)
+            .update(**{field: now + timedelta(seconds=LEASE_SECONDS)})
+        )
+    return taken == 1
+
+
+def release_lease(payment: Payment, field: str) -> None:
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(**{field: None})
+
+
+def wait_for(payment: Payment, done, *, field: str) -> Payment:
+    """Poll until ``done(payment)`` or the other holder's lease lapses."""
+    deadline = time.monotonic() + LEASE_SECONDS
+    while time.monotonic() < deadline:
+        payment.refresh_from_db()
+        if done(payment):
+            return payment
+        lease = getattr(payment, field)
+        if lease is None or lease < timezone.now():
+            return payment
+        time.sleep(_WAIT_POLL_SECONDS)
+    return payment
+
+
+# --- Ledger -----------------------------------------------------------------------
+
+
+def ledger_record_charge(payment: Payment) -> None:
+    """Book the charge and its split. Called once, on the move to succeeded."""
+    K = LedgerEntry.Kind
+    received = payment.amount_received
+    # A partial capture would be split in proportion; we always capture in full.
+    fee = (
+        payment.platform_fee_amount
+        if received == payment.amount
+        else (round_half_up_div(received * payment.platform_fee_amount, payment.amount))
+    )
+    vat = (
+        payment.vat_amount
+        if received == payment.amount
+        else (round_half_up_div(received * payment.vat_amount, payment.amount))
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                payment=payment, kind=kind, amount=amount, currency=payment.currency
+            )
+            for kind, amount in (
+                (K.CHARGE, received),
+                (K.PLATFORM_FEE, fee),
+                (K.COACH_EARNING, received - fee),
+                (K.VAT, vat),
+            )
+        ]
+    )
+
+
+def ledger_record_refund(payment: Payment, refund: Refund) -> None:
+    """Book a refund and reverse fee, earning and VAT in proportion.
+
+    The last refund reverses exactly what is left, so a full refund nets every
+    kind to zero whatever the rounding of earlier partial refunds.
+    """
+    K = LedgerEntry.Kind
+    totals = dict(
+        payment.ledger.values_list("kind")
+        .annotate(total=Sum("amount"))
+        .values_list("kind", "total")
+    )
+    fee_left = totals.get(K.PLATFORM_FEE, 0) + totals.get(K.PLATFORM_FEE_REVERSAL, 0)
+    vat_left = totals.get(K.VAT, 0) + totals.get(K.VAT_REVERSAL, 0)
+    if payment.amount_refunded >= payment.amount_received:
+        fee_back, vat_back = fee_left, vat_left
+    else:
+        gross = payment.amount_received
+        fee_back = min(
+            fee_left,
+            round_half_up_div(refund.amount * payment.platform_fee_amount, gross),
+        )
+        vat_back = min(
+            vat_left, round_half_up_div(refund.amount * payment.vat_amount, gross)
+        )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                payment=payment,
+                refund=refund,
+                kind=kind,
+                amount=amount,
+                currency=payment.currency,
+            )
+            for kind, amount in (
+                (K.REFUND, -refund.amount),
+                (K.PLATFORM_FEE_REVERSAL, -fee_back),
+                (K.COACH_EARNING_REVERSAL, -(refund.amount - fee_back)),
+                (K.VAT_REVERSAL, -vat_back),
+            )
+        ]
+    )

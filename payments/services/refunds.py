@@ -1,0 +1,206 @@
+"""Giving money back: who may refund how much, and booking it exactly once."""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings import services as booking_services
+from bookings.models import Booking
+from payments import gateway
+from payments.exceptions import (
+    GatewayError,
+    InvalidRefund,
+    PaymentNotFound,
+    ProviderUnavailable,
+    RefundNotAllowed,
+    RefundWindowClosed,
+)
+from payments.models import REFUNDABLE, Payment, Refund
+from payments.services import _core
+
+logger = logging.getLogger("payments")
+
+_S = Payment.Status
+
+
+def payment_refund(
+    *,
+    payment: Payment,
+    amount: int | None,
+    reason: str,
+    actor,
+    note: str = "",
+) -> Refund:
+    """Refund part or all of a captured payment.
+
+    ``amount`` (minor units) defaults to everything not yet refunded or
+    reserved by a pending refund; it must be > 0 and fit in what is left, also
+    under concurrent refunds: the amount is reserved under the payment's lock
+    before Stripe is called. Who may: the payer, in full and only until the
+    booking's cancellation window closes; the booking's coach, any amount; an
+    admin or the system (``actor=None``), any amount. Raises PaymentNotFound,
+    RefundNotAllowed (403/409), InvalidRefund (400), ProviderUnavailable
+    (the refund stays pending and reserved; reconciliation settles it).
+    """
+    if reason not in Refund.Reason.values:
+        raise InvalidRefund(
+            _("Unknown refund reason."),
+            field="reason",
+            allowed=list(Refund.Reason.values),
+        )
+    refund = _reserve(
+        payment=payment, amount=amount, reason=reason, note=note, actor=actor
+    )
+    try:
+        result = gateway.refund_create(
+            intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            reason=reason,
+            metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
+            idempotency_key=f"refund:{refund.pk}:create",
+        )
+    except ProviderUnavailable:
+        # Stripe may or may not have refunded: keep the reservation so nothing
+        # is refunded twice, and let reconciliation settle it.
+        logger.error(
+            "refund.outcome_unknown refund=%s payment=%s", refund.pk, payment.pk
+        )
+        raise
+    except GatewayError as exc:
+        refund_settle(
+            refund=refund,
+            stripe_refund_id=None,
+            status=Refund.Status.FAILED,
+            failure_reason=exc.message,
+            cause="refund_rejected",
+        )
+        raise
+    return refund_settle(
+        refund=refund, stripe_refund_id=result.id, status=result.status, cause="refund"
+    )
+
+
+def _reserve(
+    *, payment: Payment, amount: int | None, reason: str, note: str, actor
+) -> Refund:
+    with transaction.atomic():
+        booking, payment = _core.lock_booking_and_payment(payment.pk)
+        _check_allowed(booking=booking, payment=payment, actor=actor)
+        if payment.status not in REFUNDABLE:
+            raise RefundNotAllowed(
+                _("This payment cannot be refunded in its current state."),
+                paymentStatus=payment.status,
+            )
+        pending = (
+            payment.refunds.filter(status=Refund.Status.PENDING).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or 0
+        )
+        available = payment.amount_received - payment.amount_refunded - pending
+        amount = available if amount is None else amount
+        if amount <= 0 or amount > available:
+            raise InvalidRefund(
+                _("The refund amount must be more than zero and at most what is left."),
+                field="amount",
+                available=available,
+            )
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            currency=payment.currency,
+            reason=reason,
+            note=note[:500],
+            requested_by=actor,
+        )
+    logger.info(
+        "refund.reserved refund=%s payment=%s amount=%d", refund.pk, payment.pk, amount
+    )
+    return refund
+
+
+def _check_allowed(*, booking: Booking, payment: Payment, actor) -> None:
+    if actor is None or actor.is_admin or actor.pk == payment.recipient_id:
+        return
+    if actor.pk != payment.payer_id:
+        raise PaymentNotFound(_("Payment not found."))
+    closes = booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
+    if timezone.now() > closes:
+        raise RefundWindowClosed(
+            _("The cancellation window for this session has closed."),
+            windowClosedAt=closes.isoformat(),
+        )
+
+
+def refund_settle(
+    *,
+    refund: Refund,
+    stripe_refund_id: str | None,
+    status: str,
+    cause: str,
+    failure_reason: str = "",
+    stripe_event_id: str = "",
+) -> Refund:
+    """Record Stripe's outcome of a refund. Idempotent; a settled refund stays.
+
+    On success: ``amount_refunded`` grows, the ledger books the refund and its
+    reversals once, the payment becomes partially_refunded or refunded, and a
+    fully refunded booking becomes refunded.
+    """
+    with transaction.atomic():
+        booking, payment = _core.lock_booking_and_payment(refund.payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        if stripe_refund_id:
+            refund.stripe_refund_id = stripe_refund_id
+        if status == Refund.Status.PENDING:
+            refund.save(update_fields=["stripe_refund_id", "updated_at"])
+            return refund
+        if status != Refund.Status.SUCCEEDED:
+            refund.status = (
+                Refund.Status.FAILED if status != "canceled" else Refund.Status.CANCELED
+            )
+            refund.failure_reason = failure_reason[:255]
+            refund.save(
+                update_fields=[
+                    "status",
+                    "stripe_refund_id",
+                    "failure_reason",
+                    "updated_at",
+                ]
+            )
+            logger.warning("refund.failed refund=%s payment=%s", refund.pk, payment.pk)
+            return refund
+        refund.status = Refund.Status.SUCCEEDED
+        refund.save(update_fields=["status", "stripe_refund_id", "updated_at"])
+        payment.amount_refunded += refund.amount
+        fully = payment.amount_refunded >= payment.amount_received
+        _core.ledger_record_refund(payment, refund)
+        target = _S.REFUNDED if fully else _S.PARTIALLY_REFUNDED
+        # partially_refunded -> partially_refunded is still a change to record.
+        _core.transition(
+            payment,
+            target,
+            cause=cause,
+            actor=refund.requested_by,
+            stripe_event_id=stripe_event_id,
+            fields=("amount_refunded",),
+            record_repeat=True,
+        )
+        if fully and booking.status != Booking.Status.REFUNDED:
+            booking_services.booking_mark_refunded(
+                booking=booking, actor=refund.requested_by, cause=cause
+            )
+    logger.info(
+        "refund.succeeded refund=%s payment=%s amount=%d total_refunded=%d",
+        refund.pk,
+        payment.pk,
+        refund.amount,
+        payment.amount_refunded,
+    )
+    return refund
