@@ -10,12 +10,14 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from payments.pricing import MAX_RATE_BPS, PriceTerms
+from payments.pricing import MAX_RATE_BPS, Breakdown, PriceTerms
 
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not a known time zone."), params={"value": value}
+        )
 
 
 class CoachProfile(models.Model):
@@ -44,12 +46,16 @@ class CoachProfile(models.Model):
     )
     cancellation_window_hours = models.PositiveIntegerField(
         default=24,
-        help_text=_("Clients may cancel with a full refund up to this many hours before."),
+        help_text=_(
+            "Clients may cancel with a full refund up to this many hours before."
+        ),
     )
     stripe_account_id = models.CharField(
         max_length=255,
         blank=True,
-        help_text=_("Connected Stripe account; empty: the platform holds the coach's share."),
+        help_text=_(
+            "Connected Stripe account; empty: the platform holds the coach's share."
+        ),
     )
 
     class Meta:
@@ -60,7 +66,8 @@ class CoachProfile(models.Model):
                 name="coachprofile_rates_at_most_100_percent",
             ),
             models.CheckConstraint(
-                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="coachprofile_currency_iso"
+                condition=Q(currency__regex=r"^[A-Z]{3}$"),
+                name="coachprofile_currency_iso",
             ),
         ]
 
@@ -95,13 +102,17 @@ class AvailabilityWindow(models.Model):
         ordering = ["weekday", "start_time"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(start_time__lt=F("end_time")), name="availability_start_before_end"
+                condition=Q(start_time__lt=F("end_time")),
+                name="availability_start_before_end",
             ),
-            models.CheckConstraint(condition=Q(weekday__lte=6), name="availability_weekday"),
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6), name="availability_weekday"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        hours = f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        return f"{self.get_weekday_display()} {hours}"
 
 
 class Offering(models.Model):
@@ -116,7 +127,9 @@ class Offering(models.Model):
         validators=[MinValueValidator(15), MaxValueValidator(8 * 60)]
     )
     price_amount = models.PositiveBigIntegerField(
-        help_text=_("Minor units; gross if the coach's prices include VAT, else the base.")
+        help_text=_(
+            "Minor units; gross if the coach's prices include VAT, else the base."
+        )
     )
     currency = models.CharField(max_length=3)
     active = models.BooleanField(default=True)
@@ -148,7 +161,12 @@ class Offering(models.Model):
 
 
 _BOOKING_STATUSES = [
-    "pending_payment", "confirmed", "completed", "expired", "cancelled", "refunded"
+    "pending_payment",
+    "confirmed",
+    "completed",
+    "expired",
+    "cancelled",
+    "refunded",
 ]
 
 
@@ -177,12 +195,18 @@ class Booking(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings_as_client"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="bookings_as_client",
     )
     coach = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings_as_coach"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="bookings_as_coach",
     )
-    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="bookings")
+    offering = models.ForeignKey(
+        Offering, on_delete=models.PROTECT, related_name="bookings"
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     status = models.CharField(
@@ -219,7 +243,8 @@ class Booking(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(starts_at__lt=F("ends_at")), name="booking_starts_before_ends"
+                condition=Q(starts_at__lt=F("ends_at")),
+                name="booking_starts_before_ends",
             ),
             models.CheckConstraint(
                 condition=Q(price_net__gte=0)
@@ -241,7 +266,9 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.offering.title} on {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
+        return (
+            f"{self.offering.title} on {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
+        )
 
     @property
     def is_live(self) -> bool:
@@ -249,3 +276,58 @@ class Booking(models.Model):
 
     def can_move_to(self, status: str) -> bool:
         return status in self.ALLOWED[self.Status(self.status)]
+
+    @property
+    def price_breakdown(self) -> Breakdown:
+        """The price snapshot as the pricing module's Breakdown."""
+        return Breakdown(
+            base=self.price_base,
+            gross=self.price_gross,
+            net=self.price_net,
+            vat=self.vat_amount,
+            platform_fee=self.platform_fee_amount,
+            coach_amount=self.coach_amount,
+            currency=self.currency,
+            vat_rate_bps=self.vat_rate_bps,
+            vat_included=self.vat_included,
+            platform_fee_bps=self.platform_fee_bps,
+        )
+
+
+class BookingTransition(models.Model):
+    """One status change of a booking: an append-only audit row.
+
+    Written only by ``bookings.services``; never updated or deleted. The row
+    for a new booking has an empty ``from_status``.
+    """
+
+    booking = models.ForeignKey(
+        Booking, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(
+        max_length=20, choices=Booking.Status.choices, blank=True
+    )
+    to_status = models.CharField(max_length=20, choices=Booking.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Who caused the change; empty for the system."),
+    )
+    cause = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["booking", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_status=F("to_status")),
+                name="bookingtransition_changes_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} ({self.cause})"
