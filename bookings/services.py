@@ -1,0 +1,363 @@
+"""Every write to bookings: creating them and moving them through their states.
+
+Lock order, shared with payments: coach profile (booking creation only), then
+booking, then payment. Side effects run after commit, so nothing is announced
+that was rolled back.
+"""
+
+import datetime as dt
+import logging
+from typing import Final
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from bookings import availability
+from bookings.exceptions import (
+    BookingNotAllowed,
+    HoldNotExpired,
+    InvalidStartTime,
+    InvalidTransition,
+    OfferingUnavailable,
+    OutsideAvailability,
+    RefundRequired,
+    SessionNotOver,
+    SlotTaken,
+    StartInPast,
+    StartTooFarAhead,
+)
+from bookings.models import Booking, BookingTransition, CoachProfile, Offering
+from payments.pricing import breakdown
+
+logger = logging.getLogger(__name__)
+
+Status = Booking.Status
+
+# The PostgreSQL exclusion constraint of migration 0002.
+NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
+
+
+# --- Creating -----------------------------------------------------------------
+
+
+def booking_create(
+    *, client: User, offering: Offering, starts_at: dt.datetime, actor: User
+) -> Booking:
+    """Book ``offering`` for ``client`` at ``starts_at`` and hold the slot unpaid.
+
+    The booking starts as ``pending_payment`` with the price frozen from the
+    offering and the coach's terms, and ``expires_at`` set
+    ``PAYMENT_HOLD_MINUTES`` ahead. Only a client may be booked, by themselves
+    or by an admin. The start must be aware, on a full or half hour of the
+    coach's clock, in the future and at most ``BOOKING_MAX_DAYS_AHEAD`` days
+    ahead; the whole session must fit one of the coach's weekly windows.
+
+    Bookings of one coach are serialised by a lock on the coach's profile row:
+    holds past their expiry that overlap the slot are expired first, then any
+    other live overlap is refused. On PostgreSQL an exclusion constraint backs
+    the check up.
+
+    Raises BookingNotAllowed (403), OfferingUnavailable, InvalidStartTime and
+    its subclasses (400), SlotTaken (409).
+    """
+    _check_may_book(client=client, actor=actor)
+    if timezone.is_naive(starts_at):
+        raise InvalidStartTime(_("Give the start time with its UTC offset."))
+    starts_at = starts_at.astimezone(dt.UTC)
+    now = timezone.now()
+    if starts_at <= now:
+        raise StartInPast(_("Sessions can only be booked in the future."))
+    max_days = settings.BOOKING_MAX_DAYS_AHEAD
+    if starts_at > now + dt.timedelta(days=max_days):
+        raise StartTooFarAhead(
+            _("Sessions can be booked at most %(days)d days ahead.")
+            % {"days": max_days},
+            maxDaysAhead=max_days,
+        )
+
+    with transaction.atomic():
+        profile = _lock_coach_profile(offering)
+        offering = Offering.objects.get(pk=offering.pk)
+        if not offering.active:
+            raise OfferingUnavailable(_("This offering is no longer available."))
+        ends_at = starts_at + dt.timedelta(minutes=offering.duration_minutes)
+        tz = profile.tz
+        if not availability.is_on_grid(starts_at, tz):
+            raise InvalidStartTime(_("Sessions start on a full or half hour."))
+        if not availability.fits_windows(
+            profile.availability.all(), starts_at, ends_at, tz
+        ):
+            raise OutsideAvailability(_("The coach is not available at that time."))
+
+        _expire_stale_holds(
+            coach_id=offering.coach_id, starts_at=starts_at, ends_at=ends_at, now=now
+        )
+        if _live_overlapping(
+            coach_id=offering.coach_id, starts_at=starts_at, ends_at=ends_at
+        ).exists():
+            raise SlotTaken(_("This time is already booked. Choose another one."))
+
+        price = breakdown(offering.price_terms(profile))
+        try:
+            with transaction.atomic():
+                booking = Booking.objects.create(
+                    client=client,
+                    coach_id=offering.coach_id,
+                    offering=offering,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    status=Status.PENDING_PAYMENT,
+                    expires_at=now
+                    + dt.timedelta(minutes=settings.PAYMENT_HOLD_MINUTES),
+                    currency=price.currency,
+                    price_base=price.base,
+                    price_gross=price.gross,
+                    price_net=price.net,
+                    vat_amount=price.vat,
+                    vat_rate_bps=price.vat_rate_bps,
+                    vat_included=price.vat_included,
+                    platform_fee_amount=price.platform_fee,
+                    platform_fee_bps=price.platform_fee_bps,
+                    coach_amount=price.coach_amount,
+                    cancellation_window_hours=profile.cancellation_window_hours,
+                )
+        except IntegrityError as exc:
+            if _violated_constraint(exc) == NO_OVERLAP_CONSTRAINT:
+                raise SlotTaken(
+                    _("This time is already booked. Choose another one.")
+                ) from exc
+            raise
+        _record(booking, from_status="", actor=actor, cause="created")
+    return booking
+
+
+def _check_may_book(*, client: User, actor: User) -> None:
+    if not client.is_client:
+        raise BookingNotAllowed(_("Only clients can book sessions."))
+    if actor.pk != client.pk and not actor.is_admin:
+        raise BookingNotAllowed(_("You can only book sessions for yourself."))
+
+
+def _lock_coach_profile(offering: Offering) -> CoachProfile:
+    """Lock the coach's profile row: the one lock that orders their bookings."""
+    try:
+        return CoachProfile.objects.select_for_update().get(user_id=offering.coach_id)
+    except CoachProfile.DoesNotExist:
+        raise OfferingUnavailable(_("This coach does not take bookings.")) from None
+
+
+def _live_overlapping(
+    *, coach_id, starts_at: dt.datetime, ends_at: dt.datetime
+) -> QuerySet[Booking]:
+    return Booking.objects.filter(
+        coach_id=coach_id,
+        status__in=Booking.LIVE,
+        starts_at__lt=ends_at,
+        ends_at__gt=starts_at,
+    )
+
+
+def _expire_stale_holds(
+    *, coach_id, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime
+) -> None:
+    stale = _live_overlapping(coach_id=coach_id, starts_at=starts_at, ends_at=ends_at)
+    stale = stale.filter(status=Status.PENDING_PAYMENT, expires_at__lte=now)
+    for booking in stale:
+        _transition(booking, Status.EXPIRED, actor=None, cause="hold_expired")
+
+
+def _violated_constraint(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+# --- Moving between states ----------------------------------------------------
+
+
+@transaction.atomic
+def booking_cancel(*, booking: Booking, actor: User) -> Booking:
+    """Cancel a booking on behalf of its client, its coach or an admin.
+
+    An unpaid hold (``pending_payment``) is cancelled at once and its slot is
+    free again. A ``confirmed`` booking has been paid, so cancelling it means
+    refunding per the cancellation policy: the payment core does that and
+    takes over this branch; until then it raises RefundRequired. Cancelling a
+    cancelled booking returns it unchanged.
+
+    Raises BookingNotAllowed (403) for anyone else, RefundRequired and
+    InvalidTransition (409) for other states.
+    """
+    locked = _lock(booking)
+    if not _is_party(actor, locked):
+        raise BookingNotAllowed(_("You may not cancel this booking."))
+    if locked.status == Status.CONFIRMED:
+        # Issue 3 (payments) plugs in here: refund per policy, then transition.
+        raise RefundRequired(
+            _("This booking is paid; cancelling it needs a refund."),
+            bookingStatus=locked.status,
+        )
+    return _transition(
+        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+    )
+
+
+@transaction.atomic
+def booking_expire(*, booking: Booking, actor: User | None = None) -> Booking:
+    """Release an unpaid hold whose ``expires_at`` has passed.
+
+    Idempotent: an expired booking is returned unchanged. Raises
+    HoldNotExpired (409) while the hold runs, InvalidTransition (409) for a
+    booking that is no longer awaiting payment.
+    """
+    locked = _lock(booking)
+    if (
+        locked.status == Status.PENDING_PAYMENT
+        and locked.expires_at is not None
+        and locked.expires_at > timezone.now()
+    ):
+        raise HoldNotExpired(
+            _("The payment hold has not run out yet."),
+            expiresAt=locked.expires_at.isoformat(),
+        )
+    return _transition(locked, Status.EXPIRED, actor=actor, cause="hold_expired")
+
+
+def booking_expire_overdue(*, actor: User | None = None) -> int:
+    """Expire every unpaid hold past its ``expires_at``; return how many moved.
+
+    Meant for a periodic task. Each booking is its own transaction, so one
+    failure does not keep the others' slots blocked.
+    """
+    overdue = Booking.objects.filter(
+        status=Status.PENDING_PAYMENT, expires_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    moved = 0
+    for pk in overdue:
+        try:
+            booking_expire(booking=Booking(pk=pk), actor=actor)
+        except InvalidTransition:
+            continue  # paid or cancelled since the query: nothing to release
+        moved += 1
+    return moved
+
+
+def booking_confirm(*, booking: Booking, actor: User | None, cause: str) -> Booking:
+    """Mark an unpaid booking as paid (``pending_payment`` -> ``confirmed``).
+
+    Called by the payment core when a payment succeeds. A hold past its expiry
+    that has not been released yet is still confirmed: its slot was never given
+    to anyone else, since a new booking expires overlapping stale holds first.
+    Idempotent: a confirmed booking is returned unchanged. Raises
+    InvalidTransition (409) for an expired or cancelled booking.
+    """
+    return _transition(booking, Status.CONFIRMED, actor=actor, cause=cause)
+
+
+def booking_mark_refunded(
+    *, booking: Booking, actor: User | None, cause: str
+) -> Booking:
+    """Mark a paid booking as fully refunded.
+
+    Allowed from ``confirmed``, ``completed`` and ``cancelled``. Idempotent:
+    a refunded booking is returned unchanged. Raises InvalidTransition (409)
+    for a booking that was never paid.
+    """
+    return _transition(booking, Status.REFUNDED, actor=actor, cause=cause)
+
+
+@transaction.atomic
+def booking_complete(*, booking: Booking, actor: User | None, cause: str) -> Booking:
+    """Mark a confirmed session as held, once it has ended.
+
+    Idempotent: a completed booking is returned unchanged. Raises
+    SessionNotOver (409) before ``ends_at``, InvalidTransition (409) from any
+    state but ``confirmed``.
+    """
+    locked = _lock(booking)
+    if locked.status == Status.CONFIRMED and locked.ends_at > timezone.now():
+        raise SessionNotOver(_("The session has not ended yet."))
+    return _transition(locked, Status.COMPLETED, actor=actor, cause=cause)
+
+
+def _is_party(user: User, booking: Booking) -> bool:
+    return user.is_admin or user.pk in (booking.client_id, booking.coach_id)
+
+
+def _lock(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().get(pk=booking.pk)
+
+
+@transaction.atomic
+def _transition(
+    booking: Booking, to: str, *, actor: User | None, cause: str
+) -> Booking:
+    """Move ``booking`` to ``to`` under a row lock; the one writer of ``status``.
+
+    Already in ``to``: the fresh row is returned unchanged (webhooks and
+    retries repeat). A move ``Booking.ALLOWED`` does not list raises
+    InvalidTransition. Otherwise bumps ``version``, appends a
+    BookingTransition and announces the change after commit.
+    """
+    locked = _lock(booking)
+    if locked.status == to:
+        return locked
+    if not locked.can_move_to(to):
+        raise InvalidTransition(
+            _("A booking that is %(status)s cannot become %(to)s.")
+            % {
+                "status": locked.get_status_display().lower(),
+                "to": Status(to).label.lower(),
+            },
+            fromStatus=locked.status,
+            toStatus=to,
+        )
+    from_status = locked.status
+    locked.status = to
+    locked.version += 1
+    fields = ["status", "version", "updated_at"]
+    if to == Status.CANCELLED:
+        locked.cancelled_at = timezone.now()
+        fields.append("cancelled_at")
+    locked.save(update_fields=fields)
+    _record(locked, from_status=from_status, actor=actor, cause=cause)
+    return locked
+
+
+def _record(
+    booking: Booking, *, from_status: str, actor: User | None, cause: str
+) -> None:
+    """Append the audit row and announce the change once the transaction commits."""
+    BookingTransition.objects.create(
+        booking=booking,
+        from_status=from_status,
+        to_status=booking.status,
+        actor=actor,
+        cause=cause,
+    )
+    event = {
+        "booking_id": str(booking.pk),
+        "from_status": from_status,
+        "to_status": booking.status,
+        "version": booking.version,
+        "cause": cause,
+        "actor_id": str(actor.pk) if actor else None,
+    }
+    transaction.on_commit(lambda: _announce(event))
+
+
+def _announce(event: dict) -> None:
+    """Side effects of a committed transition.
+
+    Today one structured log line; the payments and realtime issues hook their
+    broadcasts and notifications in here.
+    """
+    logger.info(
+        "booking.transition booking_id=%(booking_id)s from=%(from_status)s "
+        "to=%(to_status)s version=%(version)s cause=%(cause)s actor_id=%(actor_id)s",
+        event,
+        extra={"event": "booking.transition", **event},
+    )
