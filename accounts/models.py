@@ -2,7 +2,11 @@
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import (
+    AbstractBaseUser,
+    BaseUserManager,
+    PermissionsMixin,
+)
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +30,9 @@ class UserManager(BaseUserManager):
         fields["is_superuser"] = False
         return self._create(email, password, **fields)
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+    def create_superuser(
+        self, email: str, password: str | None = None, **fields
+    ) -> "User":
         fields.update(role=User.Role.ADMIN, is_staff=True, is_superuser=True)
         return self._create(email, password, **fields)
 

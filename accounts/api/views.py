@@ -1,0 +1,309 @@
+"""Auth endpoints on dj-rest-auth and simplejwt, in the project's envelope.
+
+Login, logout, refresh and registration authenticate nobody through DRF: a
+stale access cookie must never block a login, a refresh or a logout. The CSRF
+check that the cookie and session authentication would have made is made by
+``_enforce_csrf_on_cookies`` instead.
+"""
+
+from dj_rest_auth.app_settings import api_settings as rest_auth_settings
+from dj_rest_auth.jwt_auth import (
+    JWTCookieAuthentication,
+    set_jwt_cookies,
+    unset_jwt_cookies,
+)
+from dj_rest_auth.views import LoginView
+from django.conf import settings
+from django.contrib.auth import logout as django_logout
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts import services, throttling
+from accounts.api.serializers import (
+    ErrorOutputSerializer,
+    JwtOutputSerializer,
+    LoginInputSerializer,
+    UserOutputSerializer,
+    success_field,
+)
+from accounts.models import User
+
+TAGS = ["auth"]
+
+
+def _auth_cookie_names() -> set[str]:
+    return {
+        settings.SESSION_COOKIE_NAME,
+        rest_auth_settings.JWT_AUTH_COOKIE,
+        rest_auth_settings.JWT_AUTH_REFRESH_COOKIE,
+    }
+
+
+def _enforce_csrf_on_cookies(request: Request) -> None:
+    """Check CSRF when the browser's cookies could act for the caller.
+
+    A request with an ``Authorization`` header was built by code that set the
+    header, which a cross-site page cannot do without a CORS preflight; a
+    request without our cookies carries no ambient credential to abuse.
+    Everything else must show the CSRF token, as a Django form would.
+    """
+    if "HTTP_AUTHORIZATION" in request.META:
+        return
+    if _auth_cookie_names() & request.COOKIES.keys():
+        JWTCookieAuthentication().enforce_csrf(request)
+
+
+class _SessionStartApi(LoginView):
+    """Base of login and registration: what dj-rest-auth's LoginView does.
+
+    It issues the JWT pair, logs in to the Django session (``SESSION_LOGIN``),
+    sets both httpOnly cookies and answers with ``JWT_SERIALIZER_WITH_EXPIRATION``.
+    """
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "dj_rest_auth"
+
+    def start_session(self, user: User, *, status_code: int) -> Response:
+        self.user = user
+        refresh = services.refresh_token_issue(user=user)
+        self.access_token, self.refresh_token = refresh.access_token, refresh
+        self.process_login()
+        response = self.get_response()
+        response.status_code = status_code
+        return response
+
+
+class UserLoginApi(_SessionStartApi):
+    serializer_class = LoginInputSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Log in with email and password",
+        description=(
+            "Sets the httpOnly cookies `coaching-access` and `coaching-refresh` and "
+            "a Django session; the access token is also in the body for "
+            "`Authorization: Bearer` clients. After `LOGIN_FAILURE_LIMIT` failures "
+            "for one email (or four times as many from one address) logins are "
+            "refused with 429 for `LOGIN_LOCKOUT_SECONDS`."
+        ),
+        request=LoginInputSerializer,
+        responses={
+            200: JwtOutputSerializer,
+            400: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
+        },
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        _enforce_csrf_on_cookies(request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_authenticate(
+            request=request,
+            client_ip=throttling.client_address(request),
+            **serializer.validated_data,
+        )
+        return self.start_session(user, status_code=status.HTTP_200_OK)
+
+
+class UserRegisterApi(_SessionStartApi):
+    @extend_schema_serializer(component_name="RegistrationInput")
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(
+            max_length=4096, trim_whitespace=False, write_only=True
+        )
+        name = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(
+            choices=[User.Role.CLIENT, User.Role.COACH], default=User.Role.CLIENT
+        )
+
+    serializer_class = InputSerializer
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Create a client or coach account and log in",
+        description=(
+            "Admins are never created here. A coach starts with an empty profile "
+            "(no availability, no offerings). On success the user is logged in "
+            "exactly as by `login/`."
+        ),
+        request=InputSerializer,
+        responses={
+            201: JwtOutputSerializer,
+            400: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        },
+    )
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        _enforce_csrf_on_cookies(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return self.start_session(user, status_code=status.HTTP_201_CREATED)
+
+
+class UserLogoutApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "dj_rest_auth"
+
+    @extend_schema_serializer(component_name="LogoutInput")
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="Refresh token to revoke, for clients that keep it themselves.",
+        )
+
+    @extend_schema_serializer(component_name="Success")
+    class OutputSerializer(serializers.Serializer):
+        success = success_field()
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Log out",
+        description=(
+            "Blacklists the refresh token (cookie and/or `refresh` in the body), "
+            "clears the cookies and ends the Django session. Always succeeds, "
+            "also without a token."
+        ),
+        request=InputSerializer,
+        responses={200: OutputSerializer, 403: ErrorOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        _enforce_csrf_on_cookies(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        for token in {
+            serializer.validated_data.get("refresh"),
+            request.COOKIES.get(rest_auth_settings.JWT_AUTH_REFRESH_COOKIE),
+        }:
+            services.refresh_token_revoke(token=token)
+        # The plain HttpRequest carries the session's user, so the
+        # user_logged_out signal names who logged out.
+        django_logout(request._request)
+        response = Response(self.OutputSerializer({}).data)
+        unset_jwt_cookies(response)
+        return response
+
+
+class UserDetailApi(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema_serializer(component_name="UserDetail")
+    class OutputSerializer(UserOutputSerializer):
+        success = success_field()
+
+        class Meta(UserOutputSerializer.Meta):
+            fields = ["success", *UserOutputSerializer.Meta.fields]
+            read_only_fields = fields
+
+    @extend_schema_serializer(component_name="UserUpdateInput")
+    class UpdateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=150)
+
+        def validate(self, attrs: dict) -> dict:
+            # Email and role are not the user's to change: say so rather than
+            # silently dropping them.
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be changed."] for name in unknown}
+                )
+            return attrs
+
+    @extend_schema(
+        tags=TAGS,
+        summary="The logged-in user",
+        responses={200: OutputSerializer, 401: ErrorOutputSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(request.user).data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Change the logged-in user's name",
+        description="Only `name` can be changed; email and role cannot.",
+        request=UpdateInputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: ErrorOutputSerializer,
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        },
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = self.UpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(
+            user=request.user, actor=request.user, **serializer.validated_data
+        )
+        return Response(self.OutputSerializer(user).data)
+
+
+class TokenRefreshApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "dj_rest_auth"
+
+    @extend_schema_serializer(component_name="TokenRefreshInput")
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="Overrides the `coaching-refresh` cookie when given.",
+        )
+
+    @extend_schema_serializer(component_name="TokenRefresh")
+    class OutputSerializer(serializers.Serializer):
+        success = success_field()
+        access = serializers.CharField()
+        accessExpiration = serializers.DateTimeField(source="access_expiration")
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Rotate the refresh token and get a new access token",
+        description=(
+            "Reads the refresh token from the `coaching-refresh` cookie (or the "
+            "body), blacklists it, and sets a new refresh cookie and access cookie. "
+            "A blacklisted, expired or missing token is a 401."
+        ),
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        _enforce_csrf_on_cookies(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = serializer.validated_data.get("refresh") or request.COOKIES.get(
+            rest_auth_settings.JWT_AUTH_REFRESH_COOKIE
+        )
+        refresh = services.refresh_token_rotate(token=token)
+        access = refresh.access_token
+        response = Response(
+            self.OutputSerializer(
+                {
+                    "access": str(access),
+                    "access_expiration": timezone.now()
+                    + jwt_settings.ACCESS_TOKEN_LIFETIME,
+                }
+            ).data
+        )
+        set_jwt_cookies(response, access, refresh)
+        return response
