@@ -42,6 +42,15 @@ class MajorAmountField(serializers.Field):
         return value
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as a string (DRF would also turn the number 12 into one)."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class PaymentsThrottle(ScopedRateThrottle):
     """Per-user limit on operations that reach Stripe."""
 
@@ -86,7 +95,7 @@ class PaymentCreateIntentApi(APIView):
     throttle_scope = "payments"
 
     class InputSerializer(serializers.Serializer):
-        bookingId = serializers.UUIDField()
+        bookingId = StrictUUIDField()
         price = serializers.DictField(required=False)
 
     @extend_schema(

@@ -192,7 +192,9 @@ def refund_settle(
             fields=("amount_refunded",),
             record_repeat=True,
         )
-        if fully and booking.status != Booking.Status.REFUNDED:
+        # An expired or never-confirmed booking keeps its status: only a paid
+        # booking becomes "refunded".
+        if fully and booking.can_move_to(Booking.Status.REFUNDED):
             booking_services.booking_mark_refunded(
                 booking=booking, actor=refund.requested_by, cause=cause
             )
