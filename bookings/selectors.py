@@ -1,0 +1,120 @@
+"""Reads of coaches, offerings and bookings, scoped to who asks."""
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from bookings import availability
+from bookings.models import Booking, CoachProfile, Offering
+
+
+def coach_list_public() -> QuerySet[User]:
+    """Coaches a client can book: active, with a profile and an active offering.
+
+    Each coach comes with ``coach_profile`` joined and ``active_offerings`` (a
+    list, shortest first) prefetched, so listing them costs two queries.
+    """
+    active = Offering.objects.filter(active=True).order_by("duration_minutes", "title")
+    return (
+        User.objects.filter(
+            role=User.Role.COACH, is_active=True, coach_profile__isnull=False
+        )
+        .filter(Exists(active.filter(coach=OuterRef("pk"))))
+        .select_related("coach_profile")
+        .prefetch_related(
+            Prefetch("offerings", queryset=active, to_attr="active_offerings")
+        )
+        .order_by("name", "email")
+    )
+
+
+def offering_get(*, offering_id: uuid.UUID | str) -> Offering | None:
+    """The offering with that id, active or not, or None (also for a malformed id)."""
+    pk = _as_uuid(offering_id)
+    if pk is None:
+        return None
+    return Offering.objects.select_related("coach").filter(pk=pk).first()
+
+
+def booking_list_for_user(*, user: User) -> QuerySet[Booking]:
+    """Bookings the user may see: a client's own, a coach's with them, all for admins.
+
+    Anyone else (an anonymous or role-less user) sees none.
+    """
+    bookings = Booking.objects.select_related("client", "coach", "offering")
+    if user.is_authenticated and user.is_admin:
+        return bookings
+    if user.is_authenticated and user.is_coach:
+        return bookings.filter(coach=user)
+    if user.is_authenticated and user.is_client:
+        return bookings.filter(client=user)
+    return bookings.none()
+
+
+def booking_get_for_user(*, user: User, booking_id: uuid.UUID | str) -> Booking | None:
+    """The booking if ``user`` may see it, else None: the caller answers 404.
+
+    Someone else's booking and one that does not exist look the same, so the
+    API never confirms that an id exists.
+    """
+    pk = _as_uuid(booking_id)
+    if pk is None:
+        return None
+    return booking_list_for_user(user=user).filter(pk=pk).first()
+
+
+def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
+    """Starts (in UTC) on ``day`` in the coach's zone at which ``offering`` fits.
+
+    A slot is free when it is in the future, within ``BOOKING_MAX_DAYS_AHEAD``,
+    inside a weekly window and clear of live bookings; holds past their expiry
+    do not count, as ``booking_create`` would release them.
+    """
+    profile = (
+        CoachProfile.objects.prefetch_related("availability")
+        .filter(user_id=offering.coach_id)
+        .first()
+    )
+    if profile is None or not offering.active:
+        return []
+    tz = profile.tz
+    now = timezone.now()
+    latest = now + dt.timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)
+    duration = dt.timedelta(minutes=offering.duration_minutes)
+    windows = list(profile.availability.all())
+    starts = [
+        start
+        for start in availability.candidate_starts(day, tz)
+        if now < start <= latest
+        and availability.fits_windows(windows, start, start + duration, tz)
+    ]
+    if not starts:
+        return []
+    taken = list(
+        Booking.objects.filter(
+            coach_id=offering.coach_id,
+            status__in=Booking.LIVE,
+            starts_at__lt=starts[-1] + duration,
+            ends_at__gt=starts[0],
+        )
+        .exclude(Q(status=Booking.Status.PENDING_PAYMENT) & Q(expires_at__lte=now))
+        .values_list("starts_at", "ends_at")
+    )
+    return [
+        start
+        for start in starts
+        if not any(
+            b_start < start + duration and start < b_end for b_start, b_end in taken
+        )
+    ]
+
+
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
