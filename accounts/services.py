@@ -61,7 +61,7 @@ def user_register(*, email: str, password: str, name: str, role: str) -> User:
     than client or coach, an email already in use (in any letter case), or a
     password that Django's password validators refuse. Nothing is written then.
     """
-    email = User.objects.normalize_email(email).strip().lower()
+    email = User.objects.normalize_email(email.strip()).lower()
     errors: dict[str, list[str]] = {}
     if role not in SELF_SERVICE_ROLES:
         errors["role"] = [_("Choose client or coach.")]
