@@ -5,7 +5,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +28,7 @@ from payments.models import Refund, SavedPaymentMethod
 from payments.money import MoneyError, to_major, to_minor
 
 
+@extend_schema_field(OpenApiTypes.NUMBER)
 class MajorAmountField(serializers.Field):
     """A money amount in major units (``100``, ``12.5``, ``"12.50"``), kept exact."""
 
@@ -94,6 +102,7 @@ class PaymentCreateIntentApi(APIView):
     throttle_classes = [PaymentsThrottle]
     throttle_scope = "payments"
 
+    @extend_schema_serializer(component_name="CreateIntentInput")
     class InputSerializer(serializers.Serializer):
         bookingId = StrictUUIDField()
         price = serializers.DictField(required=False)
@@ -170,6 +179,7 @@ class PaymentConfirmApi(APIView):
     throttle_classes = [PaymentsThrottle]
     throttle_scope = "payments"
 
+    @extend_schema_serializer(component_name="ConfirmInput")
     class InputSerializer(serializers.Serializer):
         paymentIntentId = serializers.CharField(max_length=255)
         paymentMethodId = serializers.CharField(max_length=255)
@@ -302,6 +312,7 @@ class PaymentRefundApi(APIView):
     throttle_classes = [PaymentsThrottle]
     throttle_scope = "payments"
 
+    @extend_schema_serializer(component_name="RefundInput")
     class InputSerializer(serializers.Serializer):
         paymentIntentId = serializers.CharField(max_length=255)
         amount = MajorAmountField(required=False)
@@ -393,10 +404,21 @@ def _methods_body(user: User) -> dict[str, Any]:
     return {"success": True, "paymentMethods": [_method_object(m) for m in methods]}
 
 
+_METHOD_OUTPUT = inline_serializer(
+    "PaymentMethodOutput",
+    {"success": serializers.BooleanField(), "paymentMethod": serializers.DictField()},
+)
+_METHODS_OUTPUT = inline_serializer(
+    "PaymentMethodListOutput",
+    {"success": serializers.BooleanField(), "paymentMethods": serializers.ListField()},
+)
+
+
 class PaymentMethodCreateApi(APIView):
     throttle_classes = [PaymentsThrottle]
     throttle_scope = "payments"
 
+    @extend_schema_serializer(component_name="PaymentMethodInput")
     class InputSerializer(serializers.Serializer):
         paymentMethodId = serializers.CharField(max_length=255)
         isDefault = serializers.BooleanField(required=False, default=False)
@@ -404,6 +426,7 @@ class PaymentMethodCreateApi(APIView):
     @extend_schema(
         summary="Save a card (a pm_ id from Stripe.js) for later",
         request=InputSerializer,
+        responses={201: _METHOD_OUTPUT},
     )
     def post(self, request: Request) -> Response:
         data = _validated(self.InputSerializer, request)
@@ -424,7 +447,10 @@ class PaymentMethodItemApi(APIView):
     """``GET methods/{userId}`` lists a user's cards; ``DELETE methods/{methodId}``
     removes one. The seed gives both the same path shape."""
 
-    @extend_schema(summary="List a user's saved cards (that user or an admin)")
+    @extend_schema(
+        summary="List a user's saved cards (that user or an admin)",
+        responses={200: _METHODS_OUTPUT},
+    )
     def get(self, request: Request, item_id: str) -> Response:
         user_id = _parse_uuid(item_id)
         if user_id != request.user.pk and not request.user.is_admin:
@@ -435,7 +461,8 @@ class PaymentMethodItemApi(APIView):
         return Response(_methods_body(user))
 
     @extend_schema(
-        summary="Remove one of your saved cards; the newest other card becomes default"
+        summary="Remove one of your saved cards; the newest other card becomes default",
+        responses={200: _METHODS_OUTPUT},
     )
     def delete(self, request: Request, item_id: str) -> Response:
         services.payment_method_detach(
@@ -445,11 +472,14 @@ class PaymentMethodItemApi(APIView):
 
 
 class PaymentMethodDefaultApi(APIView):
+    @extend_schema_serializer(component_name="DefaultPaymentMethodInput")
     class InputSerializer(serializers.Serializer):
         paymentMethodId = serializers.CharField(max_length=255)
 
     @extend_schema(
-        summary="Make one of your saved cards the default", request=InputSerializer
+        summary="Make one of your saved cards the default",
+        request=InputSerializer,
+        responses={200: _METHODS_OUTPUT},
     )
     def post(self, request: Request) -> Response:
         data = _validated(self.InputSerializer, request)

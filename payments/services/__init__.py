@@ -15,9 +15,16 @@ from payments.services.methods import (
     payment_method_set_default,
     setup_intent_create,
 )
-from payments.services.refunds import payment_refund, refund_settle
+from payments.services.refunds import (
+    booking_cancel_with_refund,
+    cancellation_refund_amount,
+    payment_refund,
+    refund_settle,
+)
 
 __all__ = [
+    "booking_cancel_with_refund",
+    "cancellation_refund_amount",
     "customer_get_or_create",
     "payment_apply_intent_state",
     "payment_cancel",

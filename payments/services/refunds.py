@@ -19,7 +19,7 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import REFUNDABLE, Payment, Refund
+from payments.models import OPEN, REFUNDABLE, Payment, Refund
 from payments.services import _core
 
 logger = logging.getLogger("payments")
@@ -206,3 +206,63 @@ def refund_settle(
         payment.amount_refunded,
     )
     return refund
+
+
+def cancellation_refund_amount(*, booking: Booking, actor) -> int:
+    """What cancelling ``booking`` now would refund, in minor units.
+
+    The policy: the coach or an admin cancelling refunds everything paid; the
+    client gets everything back until the cancellation window closes and
+    nothing after. A booking without a charged payment refunds nothing.
+    """
+    payment = booking.payments.filter(status__in=REFUNDABLE).first()
+    if payment is None:
+        return 0
+    left = payment.amount_received - payment.amount_refunded
+    if actor.is_admin or actor.pk == booking.coach_id:
+        return left
+    closes = booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
+    return left if timezone.now() <= closes else 0
+
+
+def booking_cancel_with_refund(
+    *, booking: Booking, actor
+) -> tuple[Booking, Refund | None]:
+    """Cancel a booking and give back what the policy allows.
+
+    An unpaid hold: its open payment and intent are cancelled, then the
+    booking. A paid booking: the booking is cancelled first (so its slot and
+    status are settled whatever Stripe does), then the refund of
+    ``cancellation_refund_amount`` is made. If Stripe is unreachable the
+    refund stays pending and reserved, and reconciliation settles it; the
+    cancellation stands. Raises what ``booking_cancel`` raises for anyone but
+    the client, the coach or an admin, and for bookings that cannot be
+    cancelled.
+    """
+    from payments.services.intents import payment_cancel
+
+    if booking.status == Booking.Status.PENDING_PAYMENT:
+        booking = booking_services.booking_cancel(booking=booking, actor=actor)
+        for payment in booking.payments.filter(status__in=OPEN):
+            payment_cancel(payment=payment, actor=actor, cause="booking_cancelled")
+        return booking, None
+
+    amount = cancellation_refund_amount(booking=booking, actor=actor)
+    booking = booking_services.booking_cancel_paid(booking=booking, actor=actor)
+    if amount == 0:
+        return booking, None
+    payment = booking.payments.get(status__in=REFUNDABLE)
+    try:
+        refund = payment_refund(
+            payment=payment,
+            amount=amount,
+            reason=Refund.Reason.REQUESTED_BY_CUSTOMER,
+            note=f"Booking cancelled by the {actor.role}.",
+            actor=actor,
+        )
+    except RefundWindowClosed:
+        refund = None  # the window closed while we cancelled: nothing is due
+    except (ProviderUnavailable, GatewayError):
+        refund = payment.refunds.order_by("-created_at").first()
+    booking.refresh_from_db()
+    return booking, refund
