@@ -512,36 +512,20 @@ def test_setup_intent_returns_a_client_secret(client_user, localstripe_url):
 # --- throttling and docs -------------------------------------------------------------
 
 
-def test_payment_operations_are_throttled_per_user(client_user, settings, booking):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {
-            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-            "payments": "2/min",
-        },
-    }
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
+def test_payment_operations_are_throttled_per_user(client_user, booking, monkeypatch):
+    from payments.api import PaymentsThrottle
 
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        api = as_user(client_user)
-        codes = [
-            api.post(
-                "/api/payments/create-intent",
-                {"bookingId": str(booking.pk)},
-                format="json",
-            ).status_code
-            for _ in range(3)
-        ]
-        assert codes == [200, 200, 429]
-        last = api.post(
-            "/api/payments/create-intent", {"bookingId": str(booking.pk)}, format="json"
-        )
-        assert error_code(last) == "rate_limited"
-        assert int(last["Retry-After"]) > 0
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+    monkeypatch.setattr(PaymentsThrottle, "THROTTLE_RATES", {"payments": "2/min"})
+    api = as_user(client_user)
+    body = {"bookingId": str(booking.pk)}
+    codes = [
+        api.post("/api/payments/create-intent", body, format="json").status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    last = api.post("/api/payments/create-intent", body, format="json")
+    assert error_code(last) == "rate_limited"
+    assert int(last["Retry-After"]) > 0
 
 
 def test_openapi_schema_documents_the_seed_endpoints(client):
