@@ -1,1 +1,9 @@
-urlpatterns: list = []
+"""Pages. ``home`` stays un-namespaced: settings redirect to it after login."""
+
+from django.urls import path
+
+from bookings import views
+
+urlpatterns = [
+    path("", views.coach_list, name="home"),
+]
