@@ -1,0 +1,154 @@
+"""Admin for coaches, offerings and bookings.
+
+Bookings are read-only here: their status moves only through the services
+(the admin action below uses them), and their price is a snapshot.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from bookings import services
+from bookings.exceptions import BookingError
+from bookings.models import (
+    AvailabilityWindow,
+    Booking,
+    BookingTransition,
+    CoachProfile,
+    Offering,
+)
+
+
+class AvailabilityWindowInline(admin.TabularInline):
+    model = AvailabilityWindow
+    extra = 0
+
+
+@admin.register(CoachProfile)
+class CoachProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "user",
+        "time_zone",
+        "currency",
+        "vat_rate_bps",
+        "vat_included",
+        "platform_fee_bps",
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "user__name"]
+    raw_id_fields = ["user"]
+    inlines = [AvailabilityWindowInline]
+
+
+@admin.register(Offering)
+class OfferingAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "coach",
+        "duration_minutes",
+        "price_amount",
+        "currency",
+        "active",
+    ]
+    list_filter = ["active", "currency"]
+    list_select_related = ["coach"]
+    search_fields = ["title", "coach__email", "coach__name"]
+    raw_id_fields = ["coach"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+class BookingTransitionInline(admin.TabularInline):
+    model = BookingTransition
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "cause", "actor"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+
+    def has_add_permission(
+        self, request: HttpRequest, obj: Booking | None = None
+    ) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: Booking | None = None
+    ) -> bool:
+        return False
+
+
+PRICE_FIELDS = [
+    "currency",
+    "price_base",
+    "price_gross",
+    "price_net",
+    "vat_amount",
+    "vat_rate_bps",
+    "vat_included",
+    "platform_fee_amount",
+    "platform_fee_bps",
+    "coach_amount",
+    "cancellation_window_hours",
+]
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "offering", "client", "coach", "status", "price_gross"]
+    list_filter = ["status", "starts_at"]
+    list_select_related = ["offering", "client", "coach"]
+    search_fields = ["client__email", "coach__email", "id"]
+    date_hierarchy = "starts_at"
+    ordering = ["-starts_at"]
+    fieldsets = [
+        (None, {"fields": ["id", "status", "version", "client", "coach", "offering"]}),
+        (_("Time"), {"fields": ["starts_at", "ends_at", "expires_at", "cancelled_at"]}),
+        (_("Price snapshot"), {"fields": PRICE_FIELDS}),
+        (_("Record"), {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = [
+        "id",
+        "status",
+        "version",
+        "client",
+        "coach",
+        "offering",
+        "starts_at",
+        "ends_at",
+        "expires_at",
+        "cancelled_at",
+        *PRICE_FIELDS,
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [BookingTransitionInline]
+    actions = ["cancel_unpaid"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # bookings are made through booking_create, which checks the slot
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Booking | None = None
+    ) -> bool:
+        return False  # the audit trail and payments refer to them
+
+    @admin.action(description=_("Cancel selected unpaid bookings"))
+    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        done = 0
+        for booking in queryset:
+            try:
+                services.booking_cancel(booking=booking, actor=request.user)
+            except BookingError as exc:
+                self.message_user(
+                    request, f"{booking}: {exc.message}", messages.WARNING
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Cancelled %d booking.", "Cancelled %d bookings.", done)
+                % done,
+                messages.SUCCESS,
+            )
