@@ -157,3 +157,16 @@ def refresh_token_revoke(*, token: str | None) -> None:
         RefreshToken(token).blacklist()
     except TokenError as exc:
         logger.info("refresh token not revoked: %s", exc)
+
+
+def refresh_token_revoke_by_jti(*, jti: str | None) -> None:
+    """Blacklist the outstanding refresh token with this id (``jti`` claim).
+
+    For when only the id is at hand (a Django session remembers it). Idempotent:
+    an unknown or already blacklisted id is ignored.
+    """
+    if not jti:
+        return
+    outstanding = OutstandingToken.objects.filter(jti=jti).first()
+    if outstanding is not None:
+        BlacklistedToken.objects.get_or_create(token=outstanding)

@@ -5,11 +5,9 @@ JWT cookies, so pages and API calls from the same browser agree on who is
 logged in. Failed logins count against the same lockout as the API's.
 """
 
-from dj_rest_auth.app_settings import api_settings as rest_auth_settings
-from dj_rest_auth.jwt_auth import set_jwt_cookies, unset_jwt_cookies
+from dj_rest_auth.jwt_auth import set_jwt_cookies
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services, throttling
+from accounts import auth_sessions, services, throttling
 from accounts.exceptions import (
     InvalidCredentials,
     LoginRateLimited,
@@ -40,8 +38,7 @@ def _next_url(request: HttpRequest) -> str:
 
 def _log_in(request: HttpRequest, user: User, redirect_to: str) -> HttpResponse:
     """Log in to the session and set the JWT cookies, as the login API does."""
-    login(request, user)
-    refresh = services.refresh_token_issue(user=user)
+    refresh = auth_sessions.session_start(request, user)
     response = redirect(redirect_to or resolve_url(settings.LOGIN_REDIRECT_URL))
     set_jwt_cookies(response, refresh.access_token, refresh)
     return response
@@ -82,13 +79,9 @@ def account_login(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def account_logout(request: HttpRequest) -> HttpResponse:
-    services.refresh_token_revoke(
-        token=request.COOKIES.get(rest_auth_settings.JWT_AUTH_REFRESH_COOKIE)
-    )
-    logout(request)
-    messages.info(request, _("You are logged out."))
     response = redirect(settings.LOGOUT_REDIRECT_URL)
-    unset_jwt_cookies(response)
+    auth_sessions.session_end(request, response)
+    messages.info(request, _("You are logged out."))
     return response
 
 

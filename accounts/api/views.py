@@ -7,14 +7,10 @@ check that the cookie and session authentication would have made is made by
 """
 
 from dj_rest_auth.app_settings import api_settings as rest_auth_settings
-from dj_rest_auth.jwt_auth import (
-    JWTCookieAuthentication,
-    set_jwt_cookies,
-    unset_jwt_cookies,
-)
+from dj_rest_auth.jwt_auth import JWTCookieAuthentication, set_jwt_cookies
 from dj_rest_auth.views import LoginView
 from django.conf import settings
-from django.contrib.auth import logout as django_logout
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -25,7 +21,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from accounts import services, throttling
+from accounts import auth_sessions, services, throttling
 from accounts.api.serializers import (
     ErrorOutputSerializer,
     JwtOutputSerializer,
@@ -36,6 +32,16 @@ from accounts.api.serializers import (
 from accounts.models import User
 
 TAGS = ["auth"]
+
+
+def request_of(request: Request) -> HttpRequest:
+    """Django's own request under DRF's.
+
+    Login and logout work on it: it carries the session's user (DRF's
+    ``request.user`` is anonymous in views that authenticate nobody), so the
+    ``user_logged_out`` signal names who logged out.
+    """
+    return request._request
 
 
 def _auth_cookie_names() -> set[str]:
@@ -65,6 +71,7 @@ class _SessionStartApi(LoginView):
 
     It issues the JWT pair, logs in to the Django session (``SESSION_LOGIN``),
     sets both httpOnly cookies and answers with ``JWT_SERIALIZER_WITH_EXPIRATION``.
+    The session half is ``accounts.auth_sessions``, shared with the pages.
     """
 
     authentication_classes = ()
@@ -74,9 +81,10 @@ class _SessionStartApi(LoginView):
 
     def start_session(self, user: User, *, status_code: int) -> Response:
         self.user = user
-        refresh = services.refresh_token_issue(user=user)
+        # Logs in to the session too, so dj-rest-auth's process_login() is not
+        # called: get_response() then builds the body and sets the cookies.
+        refresh = auth_sessions.session_start(request_of(self.request), user)
         self.access_token, self.refresh_token = refresh.access_token, refresh
-        self.process_login()
         response = self.get_response()
         response.status_code = status_code
         return response
@@ -185,16 +193,12 @@ class UserLogoutApi(APIView):
         _enforce_csrf_on_cookies(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        for token in {
-            serializer.validated_data.get("refresh"),
-            request.COOKIES.get(rest_auth_settings.JWT_AUTH_REFRESH_COOKIE),
-        }:
-            services.refresh_token_revoke(token=token)
-        # The plain HttpRequest carries the session's user, so the
-        # user_logged_out signal names who logged out.
-        django_logout(request._request)
         response = Response(self.OutputSerializer({}).data)
-        unset_jwt_cookies(response)
+        auth_sessions.session_end(
+            request_of(request),
+            response,
+            refresh=serializer.validated_data.get("refresh"),
+        )
         return response
 
 
@@ -295,6 +299,7 @@ class TokenRefreshApi(APIView):
             rest_auth_settings.JWT_AUTH_REFRESH_COOKIE
         )
         refresh = services.refresh_token_rotate(token=token)
+        auth_sessions.session_refresh_rotated(request_of(request), refresh)
         access = refresh.access_token
         response = Response(
             self.OutputSerializer(

@@ -318,6 +318,29 @@ def test_logout_blacklists_refresh_cookie_and_clears_cookies(api, any_user, log_
     assert _error(again)["code"] == "token_not_valid"
 
 
+def test_logout_with_session_only_revokes_the_sessions_refresh_token(
+    api, client_user, log_in
+):
+    refresh = log_in(api, client_user).cookies[REFRESH_COOKIE].value
+    api.cookies.pop(REFRESH_COOKIE)
+    api.cookies.pop(ACCESS_COOKIE)
+
+    response = api.post(LOGOUT, HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value)
+
+    assert response.status_code == 200
+    assert BlacklistedToken.objects.filter(token__token=refresh).exists()
+
+
+def test_logout_of_one_login_keeps_other_logins_of_the_user(api, client_user, log_in):
+    other_device = log_in(APIClient(), client_user).cookies[REFRESH_COOKIE].value
+    log_in(api, client_user)
+
+    api.post(LOGOUT, HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value)
+
+    response = APIClient().post(REFRESH, {"refresh": other_device}, format="json")
+    assert response.status_code == 200
+
+
 def test_logout_ends_django_session(api, client_user, log_in):
     log_in(api, client_user)
 

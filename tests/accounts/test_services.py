@@ -264,3 +264,19 @@ def test_refresh_token_revoke_twice_is_noop(client_user):
     services.refresh_token_revoke(token=token)
 
     assert BlacklistedToken.objects.count() == 1
+
+
+def test_refresh_token_revoke_by_jti_blacklists_token(client_user):
+    token = services.refresh_token_issue(user=client_user)
+
+    services.refresh_token_revoke_by_jti(jti=token["jti"])
+    services.refresh_token_revoke_by_jti(jti=token["jti"])
+
+    assert BlacklistedToken.objects.filter(token__jti=token["jti"]).count() == 1
+
+
+@pytest.mark.parametrize("jti", [None, "", "0" * 32])
+def test_refresh_token_revoke_by_jti_unknown_id_is_noop(jti):
+    services.refresh_token_revoke_by_jti(jti=jti)
+
+    assert not BlacklistedToken.objects.exists()

@@ -180,6 +180,35 @@ def test_logout_page_post_ends_session_clears_cookies_and_revokes_refresh(
     assert BlacklistedToken.objects.filter(token__token=refresh).exists()
 
 
+def test_logout_page_revokes_refresh_token_the_page_never_sees(client, client_user):
+    refresh = _page_login(client, client_user).cookies[REFRESH_COOKIE].value
+    # A browser sends the refresh cookie only under /api/auth/ (its path).
+    client.cookies.pop(REFRESH_COOKIE)
+
+    client.post(LOGOUT)
+
+    assert BlacklistedToken.objects.filter(token__token=refresh).exists()
+    again = APIClient().post(
+        "/api/auth/token/refresh/", {"refresh": refresh}, format="json"
+    )
+    assert again.status_code == 401
+
+
+def test_logout_page_after_api_refresh_revokes_the_rotated_token(client, client_user):
+    _page_login(client, client_user)
+    response = client.post(
+        "/api/auth/token/refresh/",
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+    )
+    rotated = response.cookies[REFRESH_COOKIE].value
+    client.cookies.pop(REFRESH_COOKIE)
+
+    client.post(LOGOUT)
+
+    assert BlacklistedToken.objects.filter(token__token=rotated).exists()
+
+
 def test_logout_page_shows_logged_out_message(client, client_user):
     _page_login(client, client_user)
 
