@@ -184,8 +184,9 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
 
     An unpaid hold (``pending_payment``) is cancelled at once and its slot is
     free again. A ``confirmed`` booking has been paid, so cancelling it means
-    refunding per the cancellation policy: the payment core does that and
-    takes over this branch; until then it raises RefundRequired. Cancelling a
+    refunding per the cancellation policy, which the payment core does
+    (``payments.services.booking_cancel_with_refund``, through
+    ``booking_cancel_paid``); here it raises RefundRequired. Cancelling a
     cancelled booking returns it unchanged.
 
     Raises BookingNotAllowed (403) for anyone else, RefundRequired and
@@ -195,10 +196,38 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
     if not _is_party(actor, locked):
         raise BookingNotAllowed(_("You may not cancel this booking."))
     if locked.status == Status.CONFIRMED:
-        # Issue 3 (payments) plugs in here: refund per policy, then transition.
+        # The refund is the payment core's: payments.services.
+        # booking_cancel_with_refund refunds per policy via booking_cancel_paid.
         raise RefundRequired(
             _("This booking is paid; cancelling it needs a refund."),
             bookingStatus=locked.status,
+        )
+    return _transition(
+        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+    )
+
+
+@transaction.atomic
+def booking_cancel_paid(*, booking: Booking, actor: User) -> Booking:
+    """Cancel a paid (``confirmed``) booking; the caller settles the refund.
+
+    For the payment core only (``payments.services.booking_cancel_with_refund``),
+    which decides the refund per policy and issues it after this commits. The
+    same parties as ``booking_cancel`` may do it. Idempotent: a cancelled
+    booking is returned unchanged.
+
+    Raises BookingNotAllowed (403) for anyone else; InvalidTransition (409)
+    for an unpaid hold (use ``booking_cancel``) and for states that cannot be
+    cancelled.
+    """
+    locked = _lock(booking)
+    if not _is_party(actor, locked):
+        raise BookingNotAllowed(_("You may not cancel this booking."))
+    if locked.status == Status.PENDING_PAYMENT:
+        raise InvalidTransition(
+            _("This booking is not paid; cancel it without a refund."),
+            fromStatus=locked.status,
+            toStatus=Status.CANCELLED,
         )
     return _transition(
         locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"

@@ -798,3 +798,55 @@ def test_booking_mark_refunded_unpaid_is_invalid(booking, set_state, status):
     set_state(booking, status)
     with pytest.raises(InvalidTransition):
         services.booking_mark_refunded(booking=booking, actor=None, cause="refund")
+
+
+# --- booking_cancel_paid -------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["client_user", "coach", "admin_user"])
+def test_booking_cancel_paid_confirmed_by_a_party_cancels_it(
+    booking, set_state, request, who
+):
+    set_state(booking, S.CONFIRMED)
+    actor = request.getfixturevalue(who)
+
+    result = services.booking_cancel_paid(booking=booking, actor=actor)
+
+    assert (result.status, result.version) == (S.CANCELLED, 2)
+    assert result.cancelled_at is not None
+    row = result.transitions.get(to_status=S.CANCELLED)
+    assert (row.from_status, row.actor) == (S.CONFIRMED, actor)
+
+
+def test_booking_cancel_paid_twice_is_noop(booking, set_state, client_user):
+    set_state(booking, S.CONFIRMED)
+    services.booking_cancel_paid(booking=booking, actor=client_user)
+    again = services.booking_cancel_paid(booking=booking, actor=client_user)
+    assert again.version == 2
+
+
+@pytest.mark.parametrize("who", ["other_client", "other_coach"])
+def test_booking_cancel_paid_by_a_stranger_is_forbidden(
+    booking, set_state, request, who
+):
+    set_state(booking, S.CONFIRMED)
+    with pytest.raises(BookingNotAllowed):
+        services.booking_cancel_paid(
+            booking=booking, actor=request.getfixturevalue(who)
+        )
+    booking.refresh_from_db()
+    assert booking.status == S.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    "status", [S.PENDING_PAYMENT, S.EXPIRED, S.COMPLETED, S.REFUNDED]
+)
+def test_booking_cancel_paid_unpaid_or_final_is_invalid(
+    booking, set_state, client_user, status
+):
+    set_state(booking, status)
+    with pytest.raises(InvalidTransition) as info:
+        services.booking_cancel_paid(booking=booking, actor=client_user)
+    assert info.value.code == "invalid_transition"
+    booking.refresh_from_db()
+    assert booking.status == status
