@@ -12,6 +12,7 @@ from dj_rest_auth.views import LoginView
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -34,7 +35,7 @@ from accounts.models import User
 TAGS = ["auth"]
 
 
-def request_of(request: Request) -> HttpRequest:
+def _django_request(request: Request) -> HttpRequest:
     """Django's own request under DRF's.
 
     Login and logout work on it: it carries the session's user (DRF's
@@ -83,7 +84,7 @@ class _SessionStartApi(LoginView):
         self.user = user
         # Logs in to the session too, so dj-rest-auth's process_login() is not
         # called: get_response() then builds the body and sets the cookies.
-        refresh = auth_sessions.session_start(request_of(self.request), user)
+        refresh = auth_sessions.session_start(_django_request(self.request), user)
         self.access_token, self.refresh_token = refresh.access_token, refresh
         response = self.get_response()
         response.status_code = status_code
@@ -116,7 +117,7 @@ class UserLoginApi(_SessionStartApi):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_authenticate(
-            request=request,
+            request=_django_request(request),
             client_ip=throttling.client_address(request),
             **serializer.validated_data,
         )
@@ -195,7 +196,7 @@ class UserLogoutApi(APIView):
         serializer.is_valid(raise_exception=True)
         response = Response(self.OutputSerializer({}).data)
         auth_sessions.session_end(
-            request_of(request),
+            _django_request(request),
             response,
             refresh=serializer.validated_data.get("refresh"),
         )
@@ -223,7 +224,7 @@ class UserDetailApi(APIView):
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: ["This field cannot be changed."] for name in unknown}
+                    {name: [_("This field cannot be changed.")] for name in unknown}
                 )
             return attrs
 
@@ -299,7 +300,7 @@ class TokenRefreshApi(APIView):
             rest_auth_settings.JWT_AUTH_REFRESH_COOKIE
         )
         refresh = services.refresh_token_rotate(token=token)
-        auth_sessions.session_refresh_rotated(request_of(request), refresh)
+        auth_sessions.session_refresh_rotated(_django_request(request), refresh)
         access = refresh.access_token
         response = Response(
             self.OutputSerializer(
