@@ -7,6 +7,7 @@ errors are not retried. Settings are read at call time, so tests and the
 embedded mode can point the SDK at localstripe (``STRIPE_API_BASE``).
 """
 
+import functools
 import logging
 import random
 import time
@@ -77,14 +78,28 @@ class RefundResult:
 
 
 def _client() -> stripe.StripeClient:
-    base = settings.STRIPE_API_BASE
-    return stripe.StripeClient(
+    # Settings are read at every call (tests and the embedded mode repoint
+    # them); the client for one combination is built once and reused, keeping
+    # its per-thread HTTP connections alive.
+    return _client_for(
         settings.STRIPE_SECRET_KEY or "sk_test_missing",
-        stripe_version=settings.STRIPE_API_VERSION or None,
+        settings.STRIPE_API_VERSION or None,
+        settings.STRIPE_API_BASE or None,
+        settings.STRIPE_TIMEOUT_SECONDS,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _client_for(
+    api_key: str, version: str | None, base: str | None, timeout: float
+) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=version,
         base_addresses={"api": base} if base else None,
         # Retries are ours (below), so every one of them is logged and bounded.
         max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        http_client=stripe.RequestsClient(timeout=timeout),
     )
 
 

@@ -19,6 +19,15 @@ from rest_framework.test import APIClient
 from tests import factories
 
 
+def pytest_configure(config):
+    """Hash test passwords cheaply: PBKDF2's deliberate slowness (about 0.3 s a
+    password) would dominate the suite and proves nothing here."""
+    from django.contrib.auth.hashers import get_hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,6 +67,21 @@ def localstripe_url():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_emulator(request):
+    """Wipe localstripe's objects before each test that uses it.
+
+    Its lookups scan the whole store, so a store that grows over the run
+    slows every later test; a clean store also keeps counts per test exact.
+    """
+    if "localstripe_url" in request.fixturenames:
+        url = request.getfixturevalue("localstripe_url")
+        wipe = urllib.request.Request(f"{url}/_config/data", method="DELETE")
+        with urllib.request.urlopen(wipe, timeout=5):
+            pass
+    yield
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +132,9 @@ def pytest_collection_modifyitems(config, items):
     """Skip PostgreSQL-only tests (row locks, exclusion constraints) on SQLite."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgres://...")
+    skip = pytest.mark.skip(
+        reason="needs PostgreSQL: run with DATABASE_URL=postgres://..."
+    )
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
