@@ -171,7 +171,9 @@ LOGOUT_REDIRECT_URL = "home"
 
 AUTH_PASSWORD_VALIDATORS = [
     {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        # Our user has no first/last name: compare with what it has.
+        "OPTIONS": {"user_attributes": ("email", "name")},
     },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -200,6 +202,9 @@ REST_FRAMEWORK = {
         "bookings": env("THROTTLE_BOOKINGS", "60/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles key on REMOTE_ADDR, never on a client-supplied X-Forwarded-For;
+    # behind a proxy the ASGI server rewrites REMOTE_ADDR (--proxy-headers).
+    "NUM_PROXIES": 0,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -243,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"UserRoleEnum": "accounts.models.User.Role"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files come from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
