@@ -54,7 +54,7 @@ def _run(args: list[str], **variables: str) -> subprocess.CompletedProcess:
     env = {
         name: value
         for name, value in os.environ.items()
-        if name not in SETTINGS_VARIABLES
+        if name not in SETTINGS_VARIABLES and name != "DJANGO_ALLOW_ASYNC_UNSAFE"
     }
     env["DJANGO_SETTINGS_MODULE"] = "coaching.settings"
     env.update(variables)
