@@ -31,7 +31,9 @@ from bookings.serializers import (
     ErrorOutputSerializer,
     PriceOutputSerializer,
 )
+from payments import services as payment_services
 from payments.pricing import breakdown
+from payments.selectors import refund_object
 
 BOOKING_EXAMPLE = {
     "id": "3f0c8a4e-6f0b-4c63-9a51-2d0c1f6b7e21",
@@ -332,8 +334,11 @@ class BookingCancelApi(APIView):
     @extend_schema(
         operation_id="bookings_cancel",
         summary="Cancel a booking",
-        description="Releases an unpaid hold. Cancelling a paid booking needs a "
-        "refund (`409 refund_required` until the payment core handles it).",
+        description="Releases an unpaid hold (its open payment intent is cancelled "
+        "at Stripe). A paid booking is cancelled and refunded per the policy: in "
+        "full when the coach or an admin cancels, or when the client cancels before "
+        "the cancellation window closes; nothing after. `refund` is null when "
+        "nothing is refunded, `pending` while Stripe has not confirmed it.",
         request=None,
         responses={
             200: BookingResponseSerializer,
@@ -351,20 +356,17 @@ class BookingCancelApi(APIView):
                 response_only=True,
                 status_codes=["200"],
             ),
-            _error_example(
-                "Paid booking",
-                "refund_required",
-                "This booking is paid; cancelling it needs a refund.",
-                409,
-            ),
         ],
         tags=["bookings"],
     )
     def post(self, request: Request, booking_id: str) -> Response:
         booking = _visible_booking(request, booking_id)
-        return _booking_response(
-            services.booking_cancel(booking=booking, actor=request.user)
+        booking, refund = payment_services.booking_cancel_with_refund(
+            booking=booking, actor=request.user
         )
+        response = _booking_response(booking)
+        response.data["refund"] = refund_object(refund)
+        return response
 
 
 def _visible_booking(request: Request, booking_id: str) -> Booking:

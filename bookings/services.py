@@ -111,8 +111,12 @@ def booking_create(
                     starts_at=starts_at,
                     ends_at=ends_at,
                     status=Status.PENDING_PAYMENT,
-                    expires_at=now
-                    + dt.timedelta(minutes=settings.PAYMENT_HOLD_MINUTES),
+                    # Never held past the start: paying for a session
+                    # that has begun makes no sense.
+                    expires_at=min(
+                        now + dt.timedelta(minutes=settings.PAYMENT_HOLD_MINUTES),
+                        starts_at,
+                    ),
                     currency=price.currency,
                     price_base=price.base,
                     price_gross=price.gross,

@@ -300,6 +300,9 @@ STRIPE_JS_URL = env(
 
 PAYMENT_HOLD_MINUTES = env_int("PAYMENT_HOLD_MINUTES", 30)
 BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+# Payments in a pre-charge state untouched this long are re-read from Stripe.
+RECONCILE_AFTER_MINUTES = env_int("RECONCILE_AFTER_MINUTES", 5)
 
 # --- Email ------------------------------------------------------------------
 

@@ -373,13 +373,7 @@ class PaymentRefundApi(APIView):
         return Response(
             {
                 "success": True,
-                "refund": {
-                    "id": str(refund.pk),
-                    "amount": to_major(refund.amount, refund.currency),
-                    "currency": refund.currency,
-                    "reason": refund.reason,
-                    "status": refund.status,
-                },
+                "refund": selectors.refund_object(refund),
                 "payment": selectors.payment_status_object(payment),
             }
         )

@@ -2,11 +2,12 @@
 
 from django.urls import re_path
 
-from payments import api
+from payments import api, webhooks
 
 app_name = "payments_api"
 
 urlpatterns = [
+    re_path(r"^webhook/?$", webhooks.stripe_webhook, name="webhook"),
     re_path(
         r"^create-intent/?$", api.PaymentCreateIntentApi.as_view(), name="create-intent"
     ),

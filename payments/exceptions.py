@@ -88,3 +88,15 @@ class ProviderUnavailable(GatewayError):
         super().__init__(
             message, headers={"Retry-After": str(self.retry_after_seconds)}, **details
         )
+
+
+class WebhookSignatureInvalid(PaymentError):
+    code = "invalid_signature"
+    http_status = 400
+
+
+class EventNotReady(PaymentError):
+    """The event concerns an object we do not know yet: retry it later."""
+
+    code = "event_not_ready"
+    http_status = 409

@@ -338,3 +338,83 @@ class SavedPaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event, stored raw and once, then processed (and retried) by us."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed, will retry")
+        DEAD = "dead", _("Dead-lettered")
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    livemode = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A worker holds the event while it processes it; a lapsed lease means
+    # the worker died and another may take over.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id} ({self.status})"
+
+    @property
+    def object_id(self) -> str:
+        return ((self.payload.get("data") or {}).get("object") or {}).get("id", "")
+
+
+class Notification(models.Model):
+    """An in-app message about a booking's money, also sent by email."""
+
+    class Kind(models.TextChoices):
+        PAYMENT_SUCCEEDED = "payment_succeeded", _("Payment received")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        REFUNDED = "refunded", _("Refund issued")
+        HOLD_EXPIRED = "hold_expired", _("Booking hold expired")
+        DISPUTE_OPENED = "dispute_opened", _("Payment disputed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    booking = models.ForeignKey(
+        "bookings.Booking", on_delete=models.CASCADE, related_name="notifications"
+    )
+    # One notification per (recipient, kind, booking, dedupe key): retried
+    # tasks and replayed events never notify twice.
+    dedupe_key = models.CharField(max_length=255)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    read = models.BooleanField(default=False)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "booking", "dedupe_key"],
+                name="notification_once",
+            )
+        ]
+        indexes = [models.Index(fields=["recipient", "read", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient}"

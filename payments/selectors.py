@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from bookings.models import Booking
-from payments.models import CHARGED, OPEN, Payment, SavedPaymentMethod
+from payments.models import CHARGED, OPEN, Payment, Refund, SavedPaymentMethod
 from payments.money import to_major
 
 
@@ -77,6 +77,19 @@ def payment_status_object(payment: Payment | None) -> dict | None:
         "currency": payment.currency,
         "version": payment.version,
         "updatedAt": payment.updated_at.isoformat(),
+    }
+
+
+def refund_object(refund: Refund | None) -> dict | None:
+    """A refund as the API shows it, in major units."""
+    if refund is None:
+        return None
+    return {
+        "id": str(refund.pk),
+        "amount": to_major(refund.amount, refund.currency),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
     }
 
 

@@ -11,11 +11,30 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from payments import realtime
-from payments.exceptions import InvalidTransition
-from payments.models import ALLOWED, LedgerEntry, Payment, PaymentTransition, Refund
+from payments.exceptions import EventNotReady, InvalidTransition
+from payments.models import (
+    ALLOWED,
+    LedgerEntry,
+    Notification,
+    Payment,
+    PaymentTransition,
+    Refund,
+)
 from payments.pricing import round_half_up_div
+from payments.services import notifications
 
 logger = logging.getLogger("payments")
+
+_S = Payment.Status
+_N = Notification.Kind
+_NOTIFY = {
+    _S.SUCCEEDED: _N.PAYMENT_SUCCEEDED,
+    _S.FAILED: _N.PAYMENT_FAILED,
+    _S.PARTIALLY_REFUNDED: _N.REFUNDED,
+    _S.REFUNDED: _N.REFUNDED,
+    _S.DISPUTED: _N.DISPUTE_OPENED,
+}
+_ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
 
 # Longer than one gateway call with all its retries, so a lease only lapses
 # when its holder died.
@@ -88,7 +107,18 @@ def transition(
             stripe_event_id or "-",
         )
     )
-    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id))
+    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
+    kind = _NOTIFY.get(to)
+    if kind:
+        key = (
+            f"{payment_id}" if kind in _ONCE_PER_PAYMENT else f"{payment_id}:{version}"
+        )
+        transaction.on_commit(
+            lambda: notifications.notification_create(
+                booking_id=booking_id, kind=kind, dedupe_key=key
+            ),
+            robust=True,
+        )
     return True
 
 
@@ -103,7 +133,7 @@ def record_creation(payment: Payment, *, actor) -> None:
     )
     _touch_booking(payment)
     booking_id = payment.booking_id
-    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id))
+    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
 
 
 def _touch_booking(payment: Payment) -> None:
@@ -228,3 +258,27 @@ def ledger_record_refund(payment: Payment, refund: Refund) -> None:
             )
         ]
     )
+
+
+def payment_for_stripe_object(obj: dict) -> Payment:
+    """The payment a Stripe intent, charge, refund or dispute belongs to.
+
+    Raises EventNotReady when we do not know it (yet): the event is retried.
+    """
+    intent_id = (
+        obj.get("id")
+        if obj.get("object") == "payment_intent"
+        else obj.get("payment_intent")
+    )
+    intent_id = intent_id if isinstance(intent_id, str) else (intent_id or {}).get("id")
+    payment = Payment.objects.filter(stripe_payment_intent_id=intent_id).first()
+    if payment is None and obj.get("object") == "payment_intent":
+        # Stripe can be faster than our commit of the intent id.
+        payment_id = (obj.get("metadata") or {}).get("payment_id")
+        if payment_id and Payment.objects.filter(pk=payment_id).exists():
+            raise EventNotReady(
+                f"Payment {payment_id} has not stored intent {intent_id} yet."
+            )
+    if payment is None:
+        raise EventNotReady(f"No payment for intent {intent_id} yet.")
+    return payment

@@ -359,7 +359,7 @@ def _cancel_intent_on_commit(payment: Payment) -> None:
                 "payment.cancel_failed payment=%s intent=%s", payment_id, intent_id
             )
 
-    transaction.on_commit(cancel)
+    transaction.on_commit(cancel, robust=True)
 
 
 # --- Apply Stripe's truth ---------------------------------------------------------
@@ -473,7 +473,7 @@ def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) ->
             actor=None,
         )
 
-    transaction.on_commit(refund_in_full)
+    transaction.on_commit(refund_in_full, robust=True)
 
 
 def payment_refresh_from_stripe(

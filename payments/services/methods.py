@@ -183,6 +183,21 @@ def payment_method_detach(*, user, payment_method_id: str, actor) -> None:
         # Already detached at Stripe (e.g. from the dashboard): still remove ours.
         if exc.details.get("http_status") not in (400, 404):
             raise
+    _forget(method, actor=actor)
+
+
+def payment_method_forget(*, payment_method_id: str) -> None:
+    """Drop our copy of a card Stripe says is detached (webhook). Idempotent."""
+    method = SavedPaymentMethod.objects.filter(
+        stripe_payment_method_id=payment_method_id
+    ).first()
+    if method is not None:
+        _forget(method, actor=None)
+
+
+def _forget(method: SavedPaymentMethod, *, actor) -> None:
+    """Delete the mirror row; a removed default passes to the newest other card."""
+    user = method.user
     customer = StripeCustomer.objects.get(user=user)
     new_default = None
     with transaction.atomic():
@@ -204,7 +219,7 @@ def payment_method_detach(*, user, payment_method_id: str, actor) -> None:
     logger.info(
         "payment_method.removed user=%s pm=%s actor=%s",
         user.pk,
-        payment_method_id,
+        method.stripe_payment_method_id,
         getattr(actor, "pk", None),
     )
     if was_default:

@@ -12,6 +12,7 @@ from bookings import services as booking_services
 from bookings.models import Booking
 from payments import gateway
 from payments.exceptions import (
+    EventNotReady,
     GatewayError,
     InvalidRefund,
     PaymentNotFound,
@@ -19,7 +20,7 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import OPEN, REFUNDABLE, Payment, Refund
+from payments.models import CHARGED, OPEN, REFUNDABLE, Payment, Refund
 from payments.services import _core
 
 logger = logging.getLogger("payments")
@@ -266,3 +267,63 @@ def booking_cancel_with_refund(
         refund = payment.refunds.order_by("-created_at").first()
     booking.refresh_from_db()
     return booking, refund
+
+
+_REFUND_STATUS = {
+    "succeeded": Refund.Status.SUCCEEDED,
+    "failed": Refund.Status.FAILED,
+    "canceled": Refund.Status.CANCELED,
+    "pending": Refund.Status.PENDING,
+    "requires_action": Refund.Status.PENDING,
+}
+
+
+def refund_apply_stripe(*, refund: dict, stripe_event_id: str, cause: str) -> Refund:
+    """Apply a Stripe refund object (from a webhook) to our records.
+
+    Ours are found by Stripe id or by the ``refund_id`` we put in its
+    metadata; a refund made outside the platform (Stripe's dashboard) is
+    recorded as a new Refund. Idempotent. Raises EventNotReady while the
+    payment is unknown or not yet charged, so the event is retried.
+    """
+    stripe_id = refund["id"]
+    ours = Refund.objects.filter(stripe_refund_id=stripe_id).first()
+    local_id = (refund.get("metadata") or {}).get("refund_id")
+    if ours is None and local_id:
+        ours = Refund.objects.filter(pk=local_id).first()
+    if ours is None:
+        payment = _core.payment_for_stripe_object(refund)
+        if payment.status not in CHARGED:
+            raise EventNotReady(f"Payment {payment.pk} is not charged yet.")
+        with transaction.atomic():
+            _booking, payment = _core.lock_booking_and_payment(payment.pk)
+            ours = Refund.objects.filter(stripe_refund_id=stripe_id).first()
+            if ours is None:
+                reason = refund.get("reason")
+                ours = Refund.objects.create(
+                    payment=payment,
+                    amount=int(refund["amount"]),
+                    currency=payment.currency,
+                    reason=reason
+                    if reason in Refund.Reason.values
+                    else Refund.Reason.REQUESTED_BY_CUSTOMER,
+                    note="Refund made outside the platform.",
+                    stripe_refund_id=stripe_id,
+                )
+                logger.warning(
+                    "refund.external refund=%s payment=%s amount=%d",
+                    ours.pk,
+                    payment.pk,
+                    ours.amount,
+                )
+    status = _REFUND_STATUS.get(
+        refund.get("status") or "pending", Refund.Status.PENDING
+    )
+    return refund_settle(
+        refund=ours,
+        stripe_refund_id=stripe_id,
+        status=status,
+        cause=f"webhook:{cause}",
+        failure_reason=refund.get("failure_reason") or "",
+        stripe_event_id=stripe_event_id,
+    )

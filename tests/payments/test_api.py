@@ -537,3 +537,49 @@ def test_openapi_schema_documents_the_seed_endpoints(client):
     for path in ("create-intent", "confirm", "status", "refund", "methods"):
         assert f"/api/payments/{path}" in text
     assert "pi_3NhTy2HWMvEUw1Qt1RFnFvEG" in text  # the seed's examples
+
+
+# --- cancelling a paid booking ------------------------------------------------------------
+
+
+def test_cancel_paid_booking_by_client_in_window_refunds_in_full(
+    client_user, booking, paid_intent
+):
+    response = as_user(client_user).post(f"/api/bookings/{booking.pk}/cancel/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["refund"]["amount"] == 100 and body["refund"]["status"] == "succeeded"
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.REFUNDED
+    assert Payment.objects.get().status == Payment.Status.REFUNDED
+
+
+def test_cancel_paid_booking_by_client_after_window_refunds_nothing(
+    client_user, booking, paid_intent
+):
+    Booking.objects.filter(pk=booking.pk).update(cancellation_window_hours=24 * 30)
+    response = as_user(client_user).post(f"/api/bookings/{booking.pk}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["refund"] is None
+    assert response.json()["booking"]["status"] == "cancelled"
+    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+
+
+def test_cancel_paid_booking_by_coach_refunds_in_full_even_after_window(
+    coach, booking, paid_intent
+):
+    Booking.objects.filter(pk=booking.pk).update(cancellation_window_hours=24 * 30)
+    response = as_user(coach).post(f"/api/bookings/{booking.pk}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["refund"]["amount"] == 100
+    assert response.json()["booking"]["status"] == "refunded"
+
+
+def test_cancel_unpaid_booking_cancels_its_open_intent(
+    client_user, booking, intent, stripe_client
+):
+    response = as_user(client_user).post(f"/api/bookings/{booking.pk}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["booking"]["status"] == "cancelled"
+    assert stripe_client.v1.payment_intents.retrieve(intent["id"]).status == "canceled"
+    assert Payment.objects.get().status == Payment.Status.CANCELED

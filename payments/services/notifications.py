@@ -1,0 +1,117 @@
+"""In-app notifications and their emails, to the payer and the coach."""
+
+import logging
+
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from bookings.models import Booking
+from payments.models import Notification
+from payments.money import format_money
+
+logger = logging.getLogger("payments")
+
+K = Notification.Kind
+
+_TITLES = {
+    K.PAYMENT_SUCCEEDED: _("Payment received"),
+    K.PAYMENT_FAILED: _("Payment failed"),
+    K.REFUNDED: _("Refund issued"),
+    K.HOLD_EXPIRED: _("Booking released"),
+    K.DISPUTE_OPENED: _("Payment disputed"),
+}
+
+
+def _body(kind: str, booking: Booking, *, for_coach: bool) -> str:
+    session = f"{booking.offering.title} on {booking.starts_at:%Y-%m-%d %H:%M} UTC"
+    price = format_money(booking.price_gross, booking.currency)
+    who = booking.client.display_name if for_coach else booking.coach.display_name
+    return {
+        K.PAYMENT_SUCCEEDED: _("%(price)s was paid for %(session)s with %(who)s."),
+        K.PAYMENT_FAILED: _(
+            "The payment of %(price)s for %(session)s with %(who)s did not go through. "
+            "The booking stays reserved until its hold runs out."
+        ),
+        K.REFUNDED: _("Money was refunded for %(session)s with %(who)s."),
+        K.HOLD_EXPIRED: _(
+            "%(session)s with %(who)s was not paid in time and has been released."
+        ),
+        K.DISPUTE_OPENED: _(
+            "The payment of %(price)s for %(session)s with %(who)s is disputed by the "
+            "card holder's bank."
+        ),
+    }[kind] % {"price": price, "session": session, "who": who}
+
+
+def notification_create(
+    *, booking_id, kind: str, dedupe_key: str = ""
+) -> list[Notification]:
+    """Notify the booking's client and coach once per (kind, dedupe key).
+
+    Emails are sent by the ``send_notification`` task after commit; a repeated
+    call (retried task, replayed event) creates and sends nothing new.
+    """
+    booking = Booking.objects.select_related("client", "coach", "offering").get(
+        pk=booking_id
+    )
+    created = []
+    for recipient, for_coach in ((booking.client, False), (booking.coach, True)):
+        try:
+            with transaction.atomic():
+                note = Notification.objects.create(
+                    recipient=recipient,
+                    kind=kind,
+                    booking=booking,
+                    dedupe_key=dedupe_key,
+                    title=str(_TITLES[kind]),
+                    body=_body(kind, booking, for_coach=for_coach),
+                )
+        except IntegrityError:
+            continue  # already notified
+        created.append(note)
+        transaction.on_commit(lambda pk=note.pk: _enqueue_email(pk), robust=True)
+    return created
+
+
+def _enqueue_email(notification_pk) -> None:
+    from payments.tasks import send_notification
+
+    send_notification.delay(str(notification_pk))
+
+
+def notification_send_email(*, notification_pk) -> bool:
+    """Email one notification (plain text and HTML). Idempotent."""
+    from django.core.mail import send_mail
+    from django.utils import timezone
+
+    with transaction.atomic():
+        note = (
+            Notification.objects.select_for_update()
+            .select_related("recipient", "booking")
+            .get(pk=notification_pk)
+        )
+        if note.emailed_at is not None:
+            return False
+        context = {"notification": note, "recipient": note.recipient}
+        send_mail(
+            subject=note.title,
+            message=render_to_string("payments/email/notification.txt", context),
+            html_message=render_to_string("payments/email/notification.html", context),
+            from_email=None,
+            recipient_list=[note.recipient.email],
+        )
+        note.emailed_at = timezone.now()
+        note.save(update_fields=["emailed_at"])
+    logger.info("notification.emailed notification=%s kind=%s", note.pk, note.kind)
+    return True
+
+
+def notification_mark_read(*, notification: Notification, actor) -> Notification:
+    """Mark one of the actor's notifications as read."""
+    if notification.recipient_id != actor.pk:
+        raise Notification.DoesNotExist
+    if not notification.read:
+        notification.read = True
+        notification.save(update_fields=["read"])
+    return notification
