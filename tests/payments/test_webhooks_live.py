@@ -1,0 +1,69 @@
+"""Real deliveries: localstripe signs and posts events to a live server."""
+
+import time
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from bookings.models import Booking
+from payments.models import Payment, WebhookEvent
+from tests.payments.conftest import THREE_D_SECURE
+from tests.payments.test_services import authenticate_3ds
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def register_webhook(localstripe_url: str, target: str) -> None:
+    body = urllib.parse.urlencode(
+        {"url": target, "secret": settings.STRIPE_WEBHOOK_SECRET}
+    ).encode()
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    request = urllib.request.Request(
+        f"{localstripe_url}/_config/webhooks/{name}", data=body
+    )
+    with urllib.request.urlopen(request, timeout=5):
+        pass
+
+
+def wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_webhook_from_localstripe_completes_a_3ds_payment_without_a_client_call(
+    live_server, localstripe_url, booking, client_user, make_card
+):
+    register_webhook(localstripe_url, f"{live_server.url}/api/payments/webhook")
+    api = APIClient()
+    api.force_authenticate(client_user)
+    intent = api.post(
+        "/api/payments/create-intent", {"bookingId": str(booking.pk)}, format="json"
+    ).json()["paymentIntent"]
+    confirmed = api.post(
+        "/api/payments/confirm",
+        {"paymentIntentId": intent["id"], "paymentMethodId": make_card(THREE_D_SECURE)},
+        format="json",
+    ).json()
+    assert confirmed["paymentIntent"]["status"] == "requires_action"
+
+    # The browser's 3-D Secure dialog talks to Stripe, never to us.
+    class Intent:
+        id = intent["id"]
+        client_secret = confirmed["clientSecret"]
+
+    authenticate_3ds(localstripe_url, Intent, success=True)
+
+    assert wait_for(lambda: Payment.objects.get().status == Payment.Status.SUCCEEDED), (
+        "the succeeded webhook never arrived"
+    )
+    assert Booking.objects.get().status == Booking.Status.CONFIRMED
+    delivered = WebhookEvent.objects.filter(type="payment_intent.succeeded")
+    assert delivered.get().status == WebhookEvent.Status.PROCESSED
