@@ -94,12 +94,14 @@ def transition(
     )
     _touch_booking(payment)
     payment_id, booking_id, version = payment.pk, payment.booking_id, payment.version
+    intent_id = payment.stripe_payment_intent_id or "-"
     transaction.on_commit(
         lambda: logger.info(
-            "payment.transition payment=%s booking=%s from=%s to=%s version=%d cause=%s "
-            "event=%s",
+            "payment.transition payment=%s booking=%s intent=%s from=%s to=%s version=%d "
+            "cause=%s event=%s",
             payment_id,
             booking_id,
+            intent_id,
             from_status,
             to,
             version,

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from coaching import correlation
 from payments import gateway
 from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
@@ -67,6 +68,18 @@ def webhook_event_store(*, event: WebhookEventData) -> tuple[WebhookEvent, bool]
 
 
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
+    """Apply one stored event; see ``_process``. Logs under the caller's
+    correlation id, or the Stripe event id when there is none (retries)."""
+    row = WebhookEvent.objects.only("stripe_event_id").get(pk=event_pk)
+    current = correlation.get()
+    token = correlation.set_id(current if current != "-" else row.stripe_event_id)
+    try:
+        return _process(event_pk)
+    finally:
+        correlation.reset(token)
+
+
+def _process(event_pk: int) -> WebhookEvent:
     """Apply one stored event, at most one worker at a time.
 
     Success: ``processed``. An object we do not know yet, or any error:
