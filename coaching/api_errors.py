@@ -16,7 +16,10 @@ logger = logging.getLogger(__name__)
 
 _CODES = {
     exceptions.ValidationError: ("validation_error", _("The request is not valid.")),
-    exceptions.ParseError: ("malformed_request", _("The request body is not valid JSON.")),
+    exceptions.ParseError: (
+        "malformed_request",
+        _("The request body is not valid JSON."),
+    ),
     exceptions.NotAuthenticated: ("not_authenticated", _("Log in to do this.")),
     exceptions.AuthenticationFailed: (
         "authentication_failed",
@@ -62,9 +65,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     details: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, exceptions.ValidationError):
-        details = {"fields": exc.detail} if isinstance(exc.detail, dict) else {
-            "non_field_errors": exc.detail
-        }
+        details = (
+            {"fields": exc.detail}
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": exc.detail}
+        )
     elif isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         details = {"retryAfter": wait}
@@ -74,7 +79,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         message = str(exc.detail) or message
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
-    return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+    return Response(
+        error_body(code, message, details), status=exc.status_code, headers=headers
+    )
 
 
 def _lookup(exc: exceptions.APIException) -> tuple[str, str]:
@@ -85,11 +92,15 @@ def _lookup(exc: exceptions.APIException) -> tuple[str, str]:
 
 
 def api_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND)
+    return JsonResponse(
+        error_body("not_found", _("Not found.")), status=status.HTTP_404_NOT_FOUND
+    )
 
 
 def api_server_error(request):
     return JsonResponse(
-        error_body("server_error", _("Something went wrong on our side. Try again later.")),
+        error_body(
+            "server_error", _("Something went wrong on our side. Try again later.")
+        ),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )

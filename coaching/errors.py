@@ -13,7 +13,9 @@ class DomainError(Exception):
     code = "error"
     http_status = 400
 
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None, **details: Any):
+    def __init__(
+        self, message: str, *, headers: dict[str, str] | None = None, **details: Any
+    ):
         super().__init__(message)
         self.message = message
         self.details = details

@@ -1,8 +1,8 @@
 """WebSocket routes. Origins are checked against ALLOWED_HOSTS."""
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import AllowedHostsOriginValidator
 from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 
 websocket_urlpatterns: list = []
 
