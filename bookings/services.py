@@ -379,18 +379,19 @@ def _record(
         "cause": cause,
         "actor_id": str(actor.pk) if actor else None,
     }
-    transaction.on_commit(lambda: _announce(event))
+    transaction.on_commit(lambda: _announce(event), robust=True)
 
 
 def _announce(event: dict) -> None:
-    """Side effects of a committed transition.
-
-    Today one structured log line; the payments and realtime issues hook their
-    broadcasts and notifications in here.
-    """
+    """Side effects of a committed transition: a log line and a live push."""
     logger.info(
         "booking.transition booking_id=%(booking_id)s from=%(from_status)s "
         "to=%(to_status)s version=%(version)s cause=%(cause)s actor_id=%(actor_id)s",
         event,
         extra={"event": "booking.transition", **event},
     )
+    # Subscribers see booking and payment status in one message, which the
+    # payments app composes.
+    from payments import realtime
+
+    realtime.broadcast_booking(event["booking_id"])

@@ -1,11 +1,16 @@
 """WebSocket routes. Origins are checked against ALLOWED_HOSTS."""
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import re_path
 
-websocket_urlpatterns: list = []
+from accounts.ws_auth import WebsocketAuthStack
+from payments.consumers import PaymentStatusConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/payments/?$", PaymentStatusConsumer.as_asgi()),
+]
 
 websocket_application = AllowedHostsOriginValidator(
-    AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    WebsocketAuthStack(URLRouter(websocket_urlpatterns))
 )
