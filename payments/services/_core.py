@@ -5,6 +5,7 @@ import logging
 import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -36,9 +37,6 @@ _NOTIFY = {
 }
 _ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
 
-# Longer than one gateway call with all its retries, so a lease only lapses
-# when its holder died.
-LEASE_SECONDS = 60
 _WAIT_POLL_SECONDS = 0.1
 
 
@@ -153,15 +151,31 @@ def _touch_booking(payment: Payment) -> None:
 # --- Leases: one caller of Stripe per payment action -----------------------------
 
 
-def claim_lease(payment: Payment, field: str) -> bool:
-    """Take the payment's ``field`` lease if it is free or lapsed. Atomic."""
+def lease_seconds() -> float:
+    """Longer than the gateway calls one lease covers, with all their retries.
+
+    A create or confirm makes at most five calls, each up to
+    ``STRIPE_MAX_RETRIES + 1`` attempts of ``STRIPE_TIMEOUT_SECONDS`` plus
+    backoff, so the lease only lapses when its holder died.
+    """
+    attempts = settings.STRIPE_MAX_RETRIES + 1
+    return 5 * attempts * (settings.STRIPE_TIMEOUT_SECONDS + 4) + 10
+
+
+def claim_lease(payment: Payment, field: str, **still) -> bool:
+    """Take the payment's ``field`` lease if it is free or lapsed. Atomic.
+
+    ``still`` are filters the payment must still match, checked in the same
+    UPDATE: another caller may have finished the guarded work (and released
+    the lease) since this one read the payment.
+    """
     now = timezone.now()
     free = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": now})
     with transaction.atomic():
         taken = (
-            Payment.objects.filter(pk=payment.pk)
+            Payment.objects.filter(pk=payment.pk, **still)
             .filter(free)
-            .update(**{field: now + timedelta(seconds=LEASE_SECONDS)})
+            .update(**{field: now + timedelta(seconds=lease_seconds())})
         )
     return taken == 1
 
@@ -173,7 +187,7 @@ def release_lease(payment: Payment, field: str) -> None:
 
 def wait_for(payment: Payment, done, *, field: str) -> Payment:
     """Poll until ``done(payment)`` or the other holder's lease lapses."""
-    deadline = time.monotonic() + LEASE_SECONDS
+    deadline = time.monotonic() + lease_seconds()
     while time.monotonic() < deadline:
         payment.refresh_from_db()
         if done(payment):

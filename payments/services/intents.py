@@ -14,9 +14,11 @@ from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
+    GatewayError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
+    ProviderUnavailable,
 )
 from payments.gateway import IntentResult
 from payments.models import ALLOWED, FINAL, OPEN, Payment
@@ -67,7 +69,9 @@ def payment_create_intent(
             payment.stripe_payment_intent_id
         )
 
-    if not _core.claim_lease(payment, "create_lease_until"):
+    if not _core.claim_lease(
+        payment, "create_lease_until", stripe_payment_intent_id__isnull=True
+    ):
         payment = _core.wait_for(
             payment, lambda p: p.stripe_payment_intent_id, field="create_lease_until"
         )
@@ -249,7 +253,9 @@ def payment_confirm(
         )
     _ensure_payable(Booking.objects.get(pk=payment.booking_id))
 
-    if not _core.claim_lease(payment, "confirm_lease_until"):
+    if not _core.claim_lease(
+        payment, "confirm_lease_until", status__in=_core_pre_charge()
+    ):
         payment = _core.wait_for(
             payment,
             lambda p: p.status not in _core_pre_charge(),
@@ -259,11 +265,20 @@ def payment_confirm(
             raise PaymentInProgress(
                 _("This payment is being confirmed. Try again in a moment.")
             )
+        if payment.status in FINAL:
+            # The other caller's card was declined: answer as a confirm sent
+            # after it would be answered, never with a success.
+            raise BookingNotPayable(
+                _("This payment has ended. Start a new payment for the booking."),
+                paymentStatus=payment.status,
+            )
         return payment, gateway.payment_intent_retrieve(
             payment.stripe_payment_intent_id
         )
 
     try:
+        # Read what a previous lease holder left (its card, its outcome).
+        payment.refresh_from_db()
         # A retry after a timeout must not charge twice: if an earlier attempt
         # got through, Stripe's intent already says so.
         if payment.stripe_payment_method_id:
@@ -494,10 +509,17 @@ def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
     if payment.status not in _core_pre_charge():
         return payment
     if payment.stripe_payment_intent_id:
-        intent = gateway.payment_intent_cancel(
-            intent_id=payment.stripe_payment_intent_id,
-            idempotency_key=f"payment:{payment.pk}:cancel",
-        )
+        try:
+            intent = gateway.payment_intent_cancel(
+                intent_id=payment.stripe_payment_intent_id,
+                idempotency_key=f"payment:{payment.pk}:cancel",
+            )
+        except ProviderUnavailable:
+            raise
+        except GatewayError:
+            # Stripe refuses to cancel an intent that was paid (or is being
+            # paid) meanwhile: take its word for what happened instead.
+            intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
         return payment_apply_intent_state(
             payment=payment, intent=intent, cause=cause, actor=actor
         )
