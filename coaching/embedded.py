@@ -259,6 +259,9 @@ def _serve(port: int) -> None:
 
 def run() -> int:
     """Start the emulator, prepare the database and serve until stopped."""
+    # Ctrl-C must stop us even when started with SIGINT ignored (a background
+    # job of a non-interactive shell); daphne then takes over both signals.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     emulator: subprocess.Popen | None = None
     try:
