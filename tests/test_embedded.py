@@ -72,8 +72,15 @@ def _wait(condition, timeout: float, what: str, process, log_path) -> None:
     pytest.fail(f"timed out waiting for {what}:\n" + log_path.read_text())
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture
-def launcher(tmp_path):
+def launcher(request, tmp_path):
+    # With param "sigint-ignored" the launcher inherits SIGINT ignored, as a
+    # background job of a non-interactive shell does; Ctrl-C must still work.
+    sigint_ignored = getattr(request, "param", None) == "sigint-ignored"
     port, emulator_port = _free_ports(2)
     env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_DECIDES}
     env.update(
@@ -92,6 +99,7 @@ def launcher(tmp_path):
             stdout=log,
             stderr=subprocess.STDOUT,
             process_group=0,
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
     try:
         yield process, port, emulator_port, log_path
@@ -102,7 +110,13 @@ def launcher(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"]
+    ("launcher", "stop_signal"),
+    [
+        pytest.param("default", signal.SIGTERM, id="SIGTERM"),
+        pytest.param("default", signal.SIGINT, id="SIGINT"),
+        pytest.param("sigint-ignored", signal.SIGINT, id="SIGINT-inherited-ignored"),
+    ],
+    indirect=["launcher"],
 )
 def test_embedded_launcher_serves_app_and_emulator_then_stops_clean(
     launcher, stop_signal
