@@ -229,7 +229,10 @@ def _describe_services() -> list[str]:
             "tasks go to Celery: start `celery -A coaching worker --beat` too."
         )
     else:
-        notes.append("Channel layer and cache: in memory; tasks run inline.")
+        notes.append(
+            "Channel layer and cache: in memory; tasks run inline, periodic "
+            "jobs in a background thread."
+        )
     return notes
 
 
@@ -257,6 +260,19 @@ def _serve(port: int) -> None:
     call_command("runserver", f"{HOST}:{port}", use_reloader=False)
 
 
+def _start_periodic_jobs():
+    """Without REDIS_URL there is no Celery beat: run the periodic tasks in a
+    thread of this process, handing each run to daphne's event loop so the
+    broadcasts it makes reach the in-memory channel layer."""
+    if _env("REDIS_URL"):
+        return None
+    from daphne.server import twisted_loop
+
+    from payments.periodic import start_periodic_thread
+
+    return start_periodic_thread(loop=twisted_loop)
+
+
 def run() -> int:
     """Start the emulator, prepare the database and serve until stopped."""
     # Ctrl-C must stop us even when started with SIGINT ignored (a background
@@ -264,6 +280,7 @@ def run() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     emulator: subprocess.Popen | None = None
+    periodic = None
     try:
         port = _port_from_env("PORT", DEFAULT_PORT)
         emulator_port = _port_from_env("STRIPE_EMULATOR_PORT", DEFAULT_EMULATOR_PORT)
@@ -300,6 +317,7 @@ def run() -> int:
             )
 
         seeded = _migrate_and_seed()
+        periodic = _start_periodic_jobs()
         threading.Thread(
             target=_print_banner_when_up,
             args=(app_url, notes, seeded),
@@ -316,6 +334,8 @@ def run() -> int:
         # A second Ctrl-C must not cut the clean-up short and leave an orphan.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if periodic is not None:
+            periodic.stop(timeout=10)
         _stop_process(emulator)
     _say("Stopped.")
     return 0

@@ -1,0 +1,208 @@
+"""A real Celery worker process runs the tasks: the production path.
+
+Needs Redis and a database a second process can open, so it runs on CI's
+PostgreSQL + Redis leg (DATABASE_URL and REDIS_URL set) and is skipped on the
+embedded default, where tasks run inline. The worker is started against the
+test database on a queue of its own (so it never takes messages other tests
+left in the broker); the test enqueues with ``.delay()`` and waits for the
+effect in the database.
+"""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from bookings.models import Booking
+from coaching.celery import app as celery_app
+from payments import services
+from payments.models import Notification, Payment, WebhookEvent
+from payments.services.events import webhook_event_store
+from payments.tasks import process_webhook_event, reconcile_payments
+from tests.payments.stripe_side import confirm_at_stripe, intent_event
+
+pytestmark = [
+    pytest.mark.skipif(
+        not settings.REDIS_URL,
+        reason="needs REDIS_URL (a broker for a real worker): CI's PostgreSQL + "
+        "Redis leg; without it tasks run inline and the other tests cover them",
+    ),
+    pytest.mark.skipif(
+        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        reason="needs a database the worker process can open too: "
+        "DATABASE_URL=postgres://...",
+    ),
+    # The worker sees only committed rows.
+    pytest.mark.django_db(transaction=True),
+]
+
+START_TIMEOUT = 60
+TASK_TIMEOUT = 30
+
+
+class Worker:
+    def __init__(self, queue: str, log: Path, process: subprocess.Popen):
+        self.queue, self.log, self.process = queue, log, process
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, condition, what: str, timeout: float = TASK_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        pytest.fail(f"{what}: not within {timeout}s. Worker log:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # warm shutdown: finish the task at hand
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def _test_database_url() -> str:
+    """The database pytest-django made (``test_<name>``), as a DATABASE_URL."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+@pytest.fixture
+def worker(transactional_db, localstripe_url, tmp_path, settings):
+    queue = f"test-worker-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "STRIPE_API_BASE": localstripe_url,
+        # Notification emails go to the worker's log, not to an SMTP server.
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "coaching",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--",
+                # What the worker enqueues itself (notification emails) goes
+                # to its queue too.
+                f"task.default_queue={queue}",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    running = Worker(queue, log, process)
+    try:
+        running.wait_for(
+            lambda: " ready." in running.output(), "worker start", START_TIMEOUT
+        )
+        # .delay() here goes to the worker's queue: Celery reads the CELERY_*
+        # Django settings live, its router at each send.
+        settings.CELERY_TASK_DEFAULT_QUEUE = queue
+        yield running
+    finally:
+        running.stop()
+        with celery_app.connection_for_write() as broker:
+            broker.default_channel.queue_delete(queue)
+
+
+def test_worker_settings_send_tasks_to_the_broker():
+    assert celery_app.conf.task_always_eager is False
+    assert celery_app.conf.broker_url == settings.REDIS_URL
+
+
+def test_worker_processes_a_webhook_event_and_sends_the_notifications(
+    worker, booking, client_user, coach, stripe_client
+):
+    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
+    confirm_at_stripe(stripe_client, payment)
+    row, _ = webhook_event_store(
+        event=intent_event(stripe_client, payment.stripe_payment_intent_id)
+    )
+
+    result = process_webhook_event.delay(row.pk)
+
+    worker.wait_for(
+        lambda: (
+            WebhookEvent.objects.get(pk=row.pk).status == WebhookEvent.Status.PROCESSED
+        ),
+        "event processed",
+    )
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+    # Done by the worker process: this process only enqueued it.
+    assert f"process_webhook_event[{result.id}] succeeded" in worker.output()
+    # ... which enqueued the emails, which it sent too.
+    worker.wait_for(
+        lambda: (
+            Notification.objects.filter(
+                kind=Notification.Kind.PAYMENT_SUCCEEDED, emailed_at__isnull=False
+            ).count()
+            == 2
+        ),
+        "notification emails sent",
+    )
+    output = worker.output()
+    assert f"To: {client_user.email}" in output and f"To: {coach.email}" in output
+
+
+def test_worker_reconciles_a_payment_whose_webhook_was_lost(
+    worker, booking, client_user, stripe_client
+):
+    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
+    confirm_at_stripe(stripe_client, payment)
+    stale = timezone.now() - dt.timedelta(minutes=settings.RECONCILE_AFTER_MINUTES + 1)
+    Payment.objects.filter(pk=payment.pk).update(updated_at=stale)
+
+    result = reconcile_payments.delay()
+
+    worker.wait_for(
+        lambda: Payment.objects.get(pk=payment.pk).status == Payment.Status.SUCCEEDED,
+        "payment reconciled",
+    )
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+    move = Payment.objects.get(pk=payment.pk).transitions.get(
+        to_status=Payment.Status.SUCCEEDED
+    )
+    assert move.cause == "reconcile"
+    assert f"reconcile_payments[{result.id}] succeeded" in worker.output()
