@@ -10,9 +10,10 @@ from bookings import services as booking_services
 from bookings.exceptions import InvalidTransition as BookingInvalidTransition
 from bookings.models import Booking
 from payments.exceptions import PaymentError
-from payments.models import OPEN, Notification, Payment
+from payments.models import OPEN, Notification, Payment, Refund
 from payments.services.intents import payment_cancel, payment_refresh_from_stripe
 from payments.services.notifications import notification_create
+from payments.services.refunds import refund_resume
 
 logger = logging.getLogger("payments")
 
@@ -83,4 +84,28 @@ def payments_reconcile(*, now=None) -> int:
                 payment.status,
                 after.status,
             )
-    return healed
+    return healed + refunds_reconcile(now=now)
+
+
+def refunds_reconcile(*, now=None) -> int:
+    """Settle refunds left pending longer than ``RECONCILE_AFTER_MINUTES``.
+
+    Their amounts stay reserved meanwhile, so nothing can be refunded twice;
+    this finds out from Stripe what happened and books it.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.RECONCILE_AFTER_MINUTES)
+    stale = Refund.objects.filter(status=Refund.Status.PENDING, updated_at__lt=cutoff)
+    settled = 0
+    for refund in list(stale.select_related("payment")[:500]):
+        try:
+            after = refund_resume(refund=refund)
+        except PaymentError as exc:
+            logger.warning("refund.reconcile_failed refund=%s error=%s", refund.pk, exc)
+            continue
+        if after.status != Refund.Status.PENDING:
+            settled += 1
+            logger.info(
+                "refund.reconciled refund=%s status=%s", refund.pk, after.status
+            )
+    return settled

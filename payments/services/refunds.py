@@ -327,3 +327,48 @@ def refund_apply_stripe(*, refund: dict, stripe_event_id: str, cause: str) -> Re
         failure_reason=refund.get("failure_reason") or "",
         stripe_event_id=stripe_event_id,
     )
+
+
+def refund_resume(*, refund: Refund) -> Refund:
+    """Finish a refund left pending by a lost or failed answer from Stripe.
+
+    First look for it at Stripe (by the ``refund_id`` in its metadata): if it
+    exists, settle it with Stripe's outcome. If Stripe never got it, send it
+    again with the same idempotency key, so real Stripe can still not create
+    it twice. Raises ProviderUnavailable while Stripe stays unreachable.
+    """
+    refund.refresh_from_db()
+    if refund.status != Refund.Status.PENDING:
+        return refund
+    payment = refund.payment
+    for found in gateway.refunds_for_intent(payment.stripe_payment_intent_id):
+        if (found.get("metadata") or {}).get("refund_id") == str(refund.pk) or (
+            refund.stripe_refund_id and found["id"] == refund.stripe_refund_id
+        ):
+            return refund_apply_stripe(
+                refund=found, stripe_event_id="", cause="reconcile"
+            )
+    try:
+        result = gateway.refund_create(
+            intent_id=payment.stripe_payment_intent_id,
+            amount=refund.amount,
+            reason=refund.reason,
+            metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
+            idempotency_key=f"refund:{refund.pk}:create",
+        )
+    except ProviderUnavailable:
+        raise
+    except GatewayError as exc:
+        return refund_settle(
+            refund=refund,
+            stripe_refund_id=None,
+            status=Refund.Status.FAILED,
+            failure_reason=exc.message,
+            cause="reconcile_rejected",
+        )
+    return refund_settle(
+        refund=refund,
+        stripe_refund_id=result.id,
+        status=result.status,
+        cause="reconcile",
+    )

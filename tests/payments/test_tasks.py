@@ -233,12 +233,6 @@ def test_reconcile_payments_with_nothing_new_at_stripe_changes_nothing(
 
 fault_proxy = faultproxy.fault_proxy  # the fixture, under the name tests ask for
 
-REFUND_RECONCILE_GAP = (
-    "reconcile_payments looks only at open payments: a refund left pending by "
-    "a lost Stripe answer stays pending and reserved forever (payment_refund's "
-    "docstring says reconciliation settles it). See the report for the fix."
-)
-
 
 @pytest.fixture
 def paid(booking, client_user, make_card):
@@ -271,7 +265,6 @@ def make_stale(refund: Refund, settings) -> None:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=REFUND_RECONCILE_GAP)
 def test_reconcile_payments_settles_a_refund_whose_answer_was_lost(
     fault_proxy, paid, admin_user, stripe_client, settings
 ):
@@ -291,7 +284,6 @@ def test_reconcile_payments_settles_a_refund_whose_answer_was_lost(
     assert [r.id for r in at_stripe] == [refund.stripe_refund_id]
 
 
-@pytest.mark.xfail(strict=True, reason=REFUND_RECONCILE_GAP)
 def test_reconcile_payments_settles_a_refund_stripe_never_received(
     fault_proxy, paid, admin_user, stripe_client, settings
 ):
