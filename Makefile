@@ -55,10 +55,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Pin every installed version. After a change to pyproject.toml's dependencies
-# this installs what is new (keeping what still fits) and pins the result. To
-# move everything to the newest allowed releases: `make clean lock`. Review the
-# diff of constraints.txt before committing.
+# Pin every version installed in the venv. After a change to pyproject.toml's
+# dependencies this installs what is new (keeping what still fits) and pins the
+# result; anything installed by hand is pinned too. `make clean lock` starts
+# from an empty venv: exactly the project's dependencies, at the newest allowed
+# releases. Review the diff of constraints.txt before committing.
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
