@@ -7,6 +7,7 @@ from coaching import views
 urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("bookings.urls")),
+    path("payments/", include("payments.urls")),
     path("api/auth/", include("accounts.api_urls")),
     path("api/payments/", include("payments.api_urls")),
     path("api/", include("bookings.api_urls")),
