@@ -90,3 +90,9 @@ class SessionNotOver(InvalidTransition):
     """A session cannot be completed before it ends."""
 
     code = "session_not_over"
+
+
+class InvalidPrice(BookingError):
+    """A price that is not a positive amount in the currency's decimals."""
+
+    code = "invalid_price"
