@@ -290,6 +290,11 @@ def run() -> int:
         notes = _describe_services()
 
         if mode["real_stripe"]:
+            if "_live_" in _env("STRIPE_SECRET_KEY"):
+                raise LauncherError(
+                    "STRIPE_SECRET_KEY is a live key. `make run` is a development "
+                    "server with DEBUG on: use your test-mode key (sk_test_...)."
+                )
             notes.append(
                 "Stripe: real Stripe (test mode) with your STRIPE_SECRET_KEY. No "
                 "webhooks reach this machine by themselves: forward them, e.g. "

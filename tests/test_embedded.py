@@ -188,7 +188,30 @@ def test_embedded_launcher_stopped_during_start_up_exits_clean(launcher):
     assert process.wait(timeout=10) == 0, log_path.read_text()
     with pytest.raises(ProcessLookupError):
         os.killpg(process.pid, 0)
-    assert not _is_listening(emulator_port)
+    assert not _is_listening(emulator_port), log_path.read_text()
+
+
+def test_embedded_launcher_with_live_stripe_key_refuses_to_start(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCHER_DECIDES}
+    env.update(
+        STRIPE_SECRET_KEY="sk_live_not_a_real_key",
+        PORT=str(_free_ports(1)[0]),
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "coaching.embedded"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 1
+    assert "STRIPE_SECRET_KEY is a live key" in result.stdout
+    assert not (tmp_path / "db.sqlite3").exists()
 
 
 def test_embedded_launcher_with_port_taken_fails_with_clear_message(tmp_path):
