@@ -111,7 +111,10 @@ DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+            # Under ASGI every request runs in a thread of its own, so
+            # persistent connections pile up: pool outside (PgBouncer).
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
         )
     }
 else:

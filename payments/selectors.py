@@ -1,22 +1,32 @@
 """Reads of payment data, scoped to what the asking user may see."""
 
-from django.db.models import Q, QuerySet
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
-from bookings.models import Booking
-from payments.models import CHARGED, OPEN, Payment, Refund, SavedPaymentMethod
-from payments.money import to_major
-
-
-def _visible_bookings(user: User) -> QuerySet[Booking]:
-    if user.is_admin:
-        return Booking.objects.all()
-    return Booking.objects.filter(Q(client=user) | Q(coach=user))
+from bookings import selectors as booking_selectors
+from bookings.models import Booking, CoachProfile
+from payments.models import (
+    CHARGED,
+    OPEN,
+    LedgerEntry,
+    Notification,
+    Payment,
+    Refund,
+    SavedPaymentMethod,
+    WebhookEvent,
+)
+from payments.money import normalize_currency, to_major
 
 
 def booking_get_for_payment_status(*, user: User, booking_id) -> Booking | None:
     """The booking, if ``user`` is its payer, its coach or an admin."""
-    return _visible_bookings(user).filter(pk=booking_id).first()
+    return booking_selectors.booking_get_for_user(user=user, booking_id=booking_id)
 
 
 def payment_current_for_booking(*, booking_id) -> Payment | None:
@@ -58,6 +68,9 @@ def payment_status_message(*, booking_id) -> dict | None:
         "bookingStatus": booking.status,
         "version": booking.version,
         "amount": to_major(payment.amount, payment.currency) if payment else None,
+        "amountRefunded": (
+            to_major(payment.amount_refunded, payment.currency) if payment else None
+        ),
         "currency": payment.currency if payment else None,
         "updatedAt": (
             payment.updated_at if payment else booking.updated_at
@@ -106,3 +119,217 @@ def payments_stuck(*, older_than) -> QuerySet[Payment]:
 
 def payments_charged_for_coach(*, coach: User) -> QuerySet[Payment]:
     return Payment.objects.filter(recipient=coach, status__in=CHARGED)
+
+
+def payment_for_receipt(*, booking_id) -> Payment | None:
+    """The booking's charged payment (paid, refunded or disputed), or None.
+
+    ``paid_at`` is set on it: when it moved to ``succeeded``.
+    """
+    payment = (
+        Payment.objects.filter(booking_id=booking_id, status__in=CHARGED)
+        .prefetch_related("refunds")
+        .first()
+    )
+    if payment is not None:
+        paid = payment.transitions.filter(to_status=Payment.Status.SUCCEEDED).first()
+        payment.paid_at = paid.created_at if paid else payment.updated_at
+    return payment
+
+
+def notification_list_for_user(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).select_related("booking")
+
+
+def notification_get_for_user(*, user: User, notification_id) -> Notification | None:
+    return Notification.objects.filter(recipient=user, pk=notification_id).first()
+
+
+def notification_unread_count(*, user: User) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read=False).count()
+
+
+# --- Coach earnings ---------------------------------------------------------------
+#
+# Read from the ledger, never from the payments' own amounts: the ledger is what
+# happened (charges, refunds and their reversals), each entry on the day it
+# happened. Sums are taken by the database and only ever within one currency.
+
+_K = LedgerEntry.Kind
+
+# Each figure a page shows, as the entries it sums.
+_EARNINGS_SUMS = {
+    "gross": Q(kind=_K.CHARGE),
+    "refunds": Q(kind=_K.REFUND),
+    "platform_fees": Q(kind__in=[_K.PLATFORM_FEE, _K.PLATFORM_FEE_REVERSAL]),
+    "vat": Q(kind__in=[_K.VAT, _K.VAT_REVERSAL]),
+    "coach_net": Q(kind__in=[_K.COACH_EARNING, _K.COACH_EARNING_REVERSAL]),
+}
+_EARNINGS_GROUPS = {
+    "month": ("month",),
+    "offering": ("offering_id", "offering_title"),
+}
+
+
+@dataclass(frozen=True)
+class EarningsRow:
+    """A coach's money in one currency, for a month, an offering, both or all.
+
+    Amounts are in minor units. ``gross`` is what was charged and ``refunds``
+    what was given back (a positive number). ``platform_fees``, ``vat`` and
+    ``coach_net`` are net of their reversals, so ``gross - refunds ==
+    platform_fees + coach_net``; VAT is inside the gross (the coach owes it out
+    of ``coach_net``). ``month`` is the first day of the month on the coach's
+    clock, or None when not grouped by month; likewise the offering fields.
+    """
+
+    currency: str
+    month: date | None
+    offering_id: uuid.UUID | None
+    offering_title: str
+    charges: int
+    gross: int
+    refunds: int
+    platform_fees: int
+    vat: int
+    coach_net: int
+
+
+def _coach_time_zone(coach: User) -> ZoneInfo:
+    name = (
+        CoachProfile.objects.filter(user=coach)
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return ZoneInfo(name or "UTC")
+
+
+def _earnings(*, coach: User, currency: str, by: tuple[str, ...]) -> list[EarningsRow]:
+    currency = normalize_currency(currency)
+    entries = LedgerEntry.objects.filter(
+        payment__recipient=coach, currency=currency
+    ).annotate(
+        month=TruncMonth(
+            "created_at", output_field=DateField(), tzinfo=_coach_time_zone(coach)
+        ),
+        offering_id=F("payment__booking__offering_id"),
+        offering_title=F("payment__booking__offering__title"),
+    )
+    sums = {
+        name: Coalesce(Sum("amount", filter=condition), 0)
+        for name, condition in _EARNINGS_SUMS.items()
+    }
+    sums["charges"] = Count("pk", filter=Q(kind=_K.CHARGE))
+    fields = [field for key in by for field in _EARNINGS_GROUPS[key]]
+    if fields:
+        ordering = ["-month" if f == "month" else f for f in fields]
+        rows = list(entries.values(*fields).annotate(**sums).order_by(*ordering))
+    else:
+        rows = [entries.aggregate(**sums)]
+    return [
+        EarningsRow(
+            currency=currency,
+            month=row.get("month"),
+            offering_id=row.get("offering_id"),
+            offering_title=row.get("offering_title") or "",
+            charges=row["charges"],
+            gross=row["gross"],
+            refunds=-row["refunds"],
+            platform_fees=row["platform_fees"],
+            vat=row["vat"],
+            coach_net=row["coach_net"],
+        )
+        for row in rows
+    ]
+
+
+def earnings_currencies_for_coach(*, coach: User) -> list[str]:
+    """The currencies the coach's ledger has entries in, alphabetically."""
+    return list(
+        LedgerEntry.objects.filter(payment__recipient=coach)
+        .values_list("currency", flat=True)
+        .distinct()
+        .order_by("currency")
+    )
+
+
+def earnings_for_coach(*, coach: User, currency: str) -> list[EarningsRow]:
+    """The coach's earnings in ``currency`` per month and offering.
+
+    Newest month first, offerings by title within a month. Months are those
+    of the coach's time zone; an entry counts in the month it was booked, so a
+    refund lowers the month it was made in, not the month of the charge.
+    """
+    return _earnings(coach=coach, currency=currency, by=("month", "offering"))
+
+
+def earnings_by_month_for_coach(*, coach: User, currency: str) -> list[EarningsRow]:
+    """The coach's earnings in ``currency`` per month, newest first."""
+    return _earnings(coach=coach, currency=currency, by=("month",))
+
+
+def earnings_by_offering_for_coach(*, coach: User, currency: str) -> list[EarningsRow]:
+    """The coach's earnings in ``currency`` per offering, by title."""
+    return _earnings(coach=coach, currency=currency, by=("offering",))
+
+
+def earnings_total_for_coach(*, coach: User, currency: str) -> EarningsRow:
+    """All of the coach's earnings in ``currency`` (zeros when there are none)."""
+    return _earnings(coach=coach, currency=currency, by=())[0]
+
+
+# --- Staff dashboard --------------------------------------------------------------
+
+
+def payment_totals_by_status(*, since: datetime) -> list[dict]:
+    """Payments created since ``since``, counted and summed per status and currency.
+
+    Each row: ``status``, ``currency``, ``count``, ``amount`` (gross),
+    ``received`` and ``refunded`` (minor units of that row's currency).
+    """
+    return list(
+        Payment.objects.filter(created_at__gte=since)
+        .values("status", "currency")
+        .annotate(
+            count=Count("pk"),
+            amount=Sum("amount"),
+            received=Sum("amount_received"),
+            refunded=Sum("amount_refunded"),
+        )
+        .order_by("status", "currency")
+    )
+
+
+def payment_list_stuck(*, older_than: datetime) -> QuerySet[Payment]:
+    """Payments still open (not charged, not ended) and untouched since ``older_than``.
+
+    Oldest first, with their booking and payer joined.
+    """
+    return (
+        payments_stuck(older_than=older_than)
+        .select_related("booking", "payer")
+        .order_by("updated_at")
+    )
+
+
+def webhook_event_list_dead() -> QuerySet[WebhookEvent]:
+    """Dead-lettered Stripe events, newest first."""
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.DEAD).order_by(
+        "-received_at"
+    )
+
+
+def webhook_event_count_retrying() -> int:
+    """Events whose processing failed and that are waiting for another try."""
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count()
+
+
+def refund_list_pending() -> QuerySet[Refund]:
+    """Refunds whose outcome at Stripe is not known yet, oldest first."""
+    return (
+        Refund.objects.filter(status=Refund.Status.PENDING)
+        .select_related("payment", "payment__payer", "requested_by")
+        .order_by("created_at")
+    )

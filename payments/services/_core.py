@@ -136,6 +136,14 @@ def record_creation(payment: Payment, *, actor) -> None:
     transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
 
 
+def announce(payment: Payment) -> None:
+    """Tell live clients about a change that is not a status move (a refund
+    reserved or failed): bump the booking's version, broadcast on commit."""
+    _touch_booking(payment)
+    booking_id = payment.booking_id
+    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
+
+
 def _touch_booking(payment: Payment) -> None:
     """Bump the booking's version: live clients order messages by it.
 

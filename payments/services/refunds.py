@@ -118,6 +118,7 @@ def _reserve(
             note=note[:500],
             requested_by=actor,
         )
+        _core.announce(payment)
     logger.info(
         "refund.reserved refund=%s payment=%s amount=%d", refund.pk, payment.pk, amount
     )
@@ -176,6 +177,7 @@ def refund_settle(
                 ]
             )
             logger.warning("refund.failed refund=%s payment=%s", refund.pk, payment.pk)
+            _core.announce(payment)
             return refund
         refund.status = Refund.Status.SUCCEEDED
         refund.save(update_fields=["status", "stripe_refund_id", "updated_at"])

@@ -113,6 +113,7 @@ def test_payer_subscribes_and_gets_the_snapshot_at_once(
             "bookingStatus": "pending_payment",
             "version": booking.version,
             "amount": None,
+            "amountRefunded": None,
             "currency": None,
             "updatedAt": message["updatedAt"],
         }
