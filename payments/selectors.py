@@ -171,6 +171,11 @@ _EARNINGS_GROUPS = {
     "month": ("month",),
     "offering": ("offering_id", "offering_title"),
 }
+# Newest month first; offerings by title (the id keeps namesakes apart).
+_EARNINGS_ORDER = {
+    "month": ("-month",),
+    "offering": ("offering_title", "offering_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,7 @@ def _earnings(*, coach: User, currency: str, by: tuple[str, ...]) -> list[Earnin
     sums["charges"] = Count("pk", filter=Q(kind=_K.CHARGE))
     fields = [field for key in by for field in _EARNINGS_GROUPS[key]]
     if fields:
-        ordering = ["-month" if f == "month" else f for f in fields]
+        ordering = [field for key in by for field in _EARNINGS_ORDER[key]]
         rows = list(entries.values(*fields).annotate(**sums).order_by(*ordering))
     else:
         rows = [entries.aggregate(**sums)]
