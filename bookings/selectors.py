@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -118,3 +118,38 @@ def _as_uuid(value: uuid.UUID | str) -> uuid.UUID | None:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def booking_list_for_coach(*, coach: User, upcoming: bool) -> QuerySet[Booking]:
+    """Sessions booked with ``coach``: not yet over (soonest first, unpaid holds
+    that ran out left out) or over (latest first, all of them)."""
+    bookings = Booking.objects.select_related(
+        "client", "coach", "coach__coach_profile", "offering"
+    ).filter(coach=coach)
+    now = timezone.now()
+    if upcoming:
+        return (
+            bookings.filter(ends_at__gt=now)
+            .exclude(status=Booking.Status.EXPIRED)
+            .order_by("starts_at")
+        )
+    return bookings.filter(ends_at__lte=now).order_by("-starts_at")
+
+
+def offering_list_for_coach(*, coach: User) -> QuerySet[Offering]:
+    """All of the coach's offerings, active ones first, each with ``bookings_count``."""
+    return (
+        Offering.objects.filter(coach=coach)
+        .annotate(bookings_count=Count("bookings"))
+        .order_by("-active", "duration_minutes", "title")
+    )
+
+
+def offering_get_for_coach(
+    *, coach: User, offering_id: uuid.UUID | str
+) -> Offering | None:
+    """The coach's own offering with that id, else None: the page is a 404."""
+    pk = _as_uuid(offering_id)
+    if pk is None:
+        return None
+    return Offering.objects.filter(coach=coach, pk=pk).first()

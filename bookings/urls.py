@@ -4,6 +4,7 @@ Booking pages are under the ``bookings`` namespace (``bookings:detail``)."""
 from django.urls import include, path
 
 from bookings import views
+from payments import views as payment_views
 
 booking_patterns = (
     [
@@ -15,4 +16,37 @@ booking_patterns = (
 urlpatterns = [
     path("", views.coach_list, name="home"),
     path("", include(booking_patterns)),
+]
+
+
+# The coach's pages (namespace ``coach``); earnings are the payments app's.
+coach_patterns = (
+    [
+        path("bookings/", views.coach_bookings, name="bookings"),
+        path("offerings/", views.coach_offerings, name="offerings"),
+        path(
+            "offerings/<uuid:offering_id>/edit/",
+            views.coach_offering_edit,
+            name="offering_edit",
+        ),
+        path(
+            "offerings/<uuid:offering_id>/deactivate/",
+            views.coach_offering_deactivate,
+            name="offering_deactivate",
+        ),
+        path("earnings/", payment_views.coach_earnings, name="earnings"),
+        path("earnings.csv", payment_views.coach_earnings_csv, name="earnings_csv"),
+    ],
+    "coach",
+)
+
+# Staff pages (namespace ``staff``), next to the Django admin they link into.
+staff_patterns = (
+    [path("dashboard/", payment_views.staff_dashboard, name="dashboard")],
+    "staff",
+)
+
+urlpatterns += [
+    path("coach/", include(coach_patterns)),
+    path("staff/", include(staff_patterns)),
 ]
