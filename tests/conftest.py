@@ -85,6 +85,13 @@ def _fresh_emulator(request):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_inline(settings):
+    """Tasks run inline on every leg, Redis or not: no worker runs during most
+    tests. tests/payments/test_celery_worker.py opts out with a real worker."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle and lockout counters live in the cache: start every test clean."""
     from django.core.cache import cache

@@ -22,14 +22,6 @@ from payments.periodic import (
 from tests.payments.conftest import next_slot
 
 
-@pytest.fixture(autouse=True)
-def _tasks_inline(settings):
-    """Run tasks in this process on every leg, CI's Redis leg too: these tests
-    are about what the tasks do; test_celery_worker.py covers the broker.
-    (Celery reads the CELERY_* Django settings live.)"""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
 def wait_until(condition, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

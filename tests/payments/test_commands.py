@@ -22,14 +22,6 @@ from tests.payments.stripe_side import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _tasks_inline(settings):
-    """Run tasks in this process on every leg, CI's Redis leg too: these tests
-    are about what the tasks do; test_celery_worker.py covers the broker.
-    (Celery reads the CELERY_* Django settings live.)"""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-
-
 @pytest.fixture
 def paid_at_stripe_only(booking, client_user, stripe_client):
     """Paid at Stripe, but we never heard of it: our payment is still open."""
