@@ -113,6 +113,40 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     ]
 
 
+def coach_get_public(*, coach_id: uuid.UUID | str) -> User | None:
+    """A bookable coach (as in ``coach_list_public``), or None: the page is a 404."""
+    pk = _as_uuid(coach_id)
+    if pk is None:
+        return None
+    return coach_list_public().filter(pk=pk).first()
+
+
+def free_slots_ahead(*, offering: Offering, days: int) -> list[dt.datetime]:
+    """Free starts (UTC, in order) on the next ``days`` days of the coach's
+    calendar, today included: ``free_slots`` for each of those local dates."""
+    profile = CoachProfile.objects.filter(user_id=offering.coach_id).first()
+    if profile is None:
+        return []
+    today = timezone.now().astimezone(profile.tz).date()
+    return [
+        start
+        for offset in range(days)
+        for start in free_slots(offering=offering, day=today + dt.timedelta(offset))
+    ]
+
+
+def booking_list_for_client(*, user: User, upcoming: bool) -> QuerySet[Booking]:
+    """The user's own bookings as a client: sessions not yet over (soonest
+    first) or past ones (latest first)."""
+    bookings = Booking.objects.select_related(
+        "coach", "coach__coach_profile", "offering"
+    ).filter(client=user)
+    now = timezone.now()
+    if upcoming:
+        return bookings.filter(ends_at__gt=now).order_by("starts_at")
+    return bookings.filter(ends_at__lte=now).order_by("-starts_at")
+
+
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -1,14 +1,31 @@
 """Pages. ``home`` stays un-namespaced: settings redirect to it after login.
-Booking pages are under the ``bookings`` namespace (``bookings:detail``)."""
+Booking pages are under the ``bookings`` namespace (``bookings:detail``); the
+client's account pages of the payments app (``account:payment_methods``,
+``account:notifications``) are mounted at the site root here too."""
 
 from django.urls import include, path
 
 from bookings import views
 from payments import views as payment_views
+from payments.urls import account_patterns
 
 booking_patterns = (
     [
         path("bookings/<uuid:booking_id>/", views.booking_detail, name="detail"),
+        path("coaches/<uuid:coach_id>/", views.coach_detail, name="coach_detail"),
+        path("coaches/<uuid:coach_id>/book/", views.coach_book, name="coach_book"),
+        path("bookings/", views.booking_list, name="list"),
+        path(
+            "bookings/<uuid:booking_id>/checkout/",
+            views.booking_checkout,
+            name="checkout",
+        ),
+        path(
+            "bookings/<uuid:booking_id>/receipt/",
+            views.booking_receipt,
+            name="receipt",
+        ),
+        path("bookings/<uuid:booking_id>/cancel/", views.booking_cancel, name="cancel"),
     ],
     "bookings",
 )
@@ -16,6 +33,7 @@ booking_patterns = (
 urlpatterns = [
     path("", views.coach_list, name="home"),
     path("", include(booking_patterns)),
+    path("", include(account_patterns)),
 ]
 
 
