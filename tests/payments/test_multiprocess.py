@@ -385,9 +385,14 @@ def test_refund_through_process_a_reaches_a_socket_on_process_b(
     )
 
     assert status == 200, answer
+    # First the reservation (a pending refund), then its settlement.
+    reserved = watcher.next_status()
+    assert reserved["status"] == "succeeded"
+    assert reserved["version"] == watcher.snapshot["version"] + 1
     message = watcher.next_status()
     assert message["status"] == "partially_refunded"
-    assert message["version"] == watcher.snapshot["version"] + 1
+    assert message["amountRefunded"] == 30
+    assert message["version"] == reserved["version"] + 1
     assert Payment.objects.get(pk=payment.pk).amount_refunded == 3000
 
 
