@@ -74,11 +74,12 @@ def test_coach_pages_anonymous_htmx_request_loads_the_login_page(client):
 @pytest.mark.parametrize(
     "name", ["coach:bookings", "coach:earnings", "coach:offerings"]
 )
-def test_coach_pages_render_with_the_coach_nav(as_coach, name):
+def test_coach_pages_are_in_the_coachs_navigation(as_coach, name):
     response = as_coach.get(reverse(name))
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'aria-label="Coach pages"' in html
+    for other in ("coach:bookings", "coach:earnings", "coach:offerings"):
+        assert f'href="{reverse(other)}"' in html
     assert f'href="{reverse(name)}" aria-current="page"' in html
 
 

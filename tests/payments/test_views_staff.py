@@ -113,3 +113,11 @@ def test_admin_index_links_to_the_staff_dashboard(staff):
     assert f'href="{URL}"' in html
     assert "Payments dashboard" in html
     assert 'id="content-main"' in html  # the admin's own app list is still there
+
+
+def test_staff_dashboard_is_in_the_navigation_of_staff_only(client, admin_user, coach):
+    client.force_login(admin_user)
+    html = client.get(URL).content.decode()
+    assert f'href="{URL}" aria-current="page"' in html
+    client.force_login(coach)
+    assert f'href="{URL}"' not in client.get("/").content.decode()
