@@ -428,3 +428,12 @@ def test_coach_offering_deactivate_without_js_and_with_htmx(as_coach, coach):
 def test_coach_offering_deactivate_only_by_post(as_coach, offering):
     url = reverse("coach:offering_deactivate", args=[offering.pk])
     assert as_coach.get(url).status_code == 405
+
+
+def test_coach_pages_forbidden_page_is_the_sites_own(client, client_user):
+    client.force_login(client_user)
+    response = client.get(reverse("coach:earnings"))
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "<h1>Not allowed</h1>" in html
+    assert 'aria-label="Main"' in html  # the site's layout, with its navigation
