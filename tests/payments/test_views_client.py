@@ -547,7 +547,10 @@ def test_notification_read_htmx_returns_item_and_nav_count(
     page = html(response)
     assert f'id="notification-{note.pk}"' in page
     assert "Mark as read" not in page
-    assert 'id="nav-notifications" hx-swap-oob="true">Notifications</a>' in page
+    assert (
+        'id="nav-notifications" aria-current="page" hx-swap-oob="true">Notifications</a>'
+        in page
+    )
 
 
 def test_notification_read_someone_elses_is_404(client, client_user, coach, notified):
