@@ -1,7 +1,9 @@
 """Pages. ``home`` stays un-namespaced: settings redirect to it after login.
 Booking pages are under the ``bookings`` namespace (``bookings:detail``); the
 client's account pages of the payments app (``account:payment_methods``,
-``account:notifications``) are mounted at the site root here too."""
+``account:notifications``) are mounted at the site root here too, as are the
+coach's pages (``coach:bookings``, ``coach:earnings``, ``coach:offerings``)
+and the staff dashboard (``staff:dashboard``)."""
 
 from django.urls import include, path
 
