@@ -16,6 +16,7 @@ exits 0; the emulator also dies with this process if it is killed outright
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -136,6 +137,7 @@ def _loopback_request(
 def _wait_for_emulator(url: str, process: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _check_stop()
         if process.poll() is not None:
             raise LauncherError(
                 f"The Stripe emulator exited with code {process.returncode}."
@@ -174,8 +176,20 @@ def _stop_process(process: subprocess.Popen | None, timeout: float = 5) -> None:
         process.wait(timeout=timeout)
 
 
-def _raise_keyboard_interrupt(signum, frame) -> None:
+# Set by SIGINT/SIGTERM. The handler also raises KeyboardInterrupt to cut a
+# long step short, but Python drops an exception raised while a finalizer runs
+# ("Exception ignored in: <finalize object>"), so every step also checks this.
+_stop_requested = threading.Event()
+
+
+def _on_stop_signal(signum, frame) -> None:
+    _stop_requested.set()
     raise KeyboardInterrupt
+
+
+def _check_stop() -> None:
+    if _stop_requested.is_set():
+        raise KeyboardInterrupt
 
 
 def _print_banner_when_up(app_url: str, notes: list[str], seeded: bool) -> None:
@@ -243,6 +257,7 @@ def _migrate_and_seed() -> bool:
     django.setup()
     _say("Applying database migrations...")
     call_command("migrate", interactive=False, verbosity=1)
+    _check_stop()
     if "seed_demo" not in get_commands():
         _say("WARNING: no seed_demo command yet; starting without demo data.")
         return False
@@ -252,11 +267,30 @@ def _migrate_and_seed() -> bool:
 
 
 def _serve(port: int) -> None:
+    """Serve with daphne's runserver in this process until a stop signal."""
+    import daphne.server  # noqa: F401 - installs Twisted's asyncio reactor
     from django.core.management import call_command
+    from twisted.internet import error, reactor
 
-    # daphne's runserver; --noreload keeps the server in this process, and
-    # daphne then installs Twisted's SIGINT/SIGTERM handlers, which stop the
-    # reactor and return here.
+    def stop_reactor() -> None:
+        with contextlib.suppress(error.ReactorNotRunning):
+            reactor.stop()
+
+    def on_stop_signal(signum, frame) -> None:
+        _stop_requested.set()
+        reactor.callFromThread(stop_reactor)
+
+    def take_over_signals() -> None:
+        # Our handlers, not KeyboardInterrupt, from here on: the reactor stops
+        # cleanly and returns from runserver. A signal that came before this
+        # point only set the flag.
+        signal.signal(signal.SIGINT, on_stop_signal)
+        signal.signal(signal.SIGTERM, on_stop_signal)
+        if _stop_requested.is_set():
+            stop_reactor()
+
+    reactor.callWhenRunning(take_over_signals)
+    # --noreload keeps the server in this process.
     call_command("runserver", f"{HOST}:{port}", use_reloader=False)
 
 
@@ -275,10 +309,10 @@ def _start_periodic_jobs():
 
 def run() -> int:
     """Start the emulator, prepare the database and serve until stopped."""
-    # Ctrl-C must stop us even when started with SIGINT ignored (a background
-    # job of a non-interactive shell); daphne then takes over both signals.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # Installed even when SIGINT came ignored (a background job of a
+    # non-interactive shell): Ctrl-C must stop us.
+    signal.signal(signal.SIGINT, _on_stop_signal)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
     emulator: subprocess.Popen | None = None
     periodic = None
     try:
@@ -312,6 +346,7 @@ def run() -> int:
             _say(f"Starting the Stripe emulator (localstripe) at {emulator_url} ...")
             emulator = _start_emulator(emulator_port)
             _wait_for_emulator(emulator_url, emulator, timeout=30)
+            _check_stop()
             webhook_url = _register_webhook(
                 emulator_url, app_url, mode["webhook_secret"]
             )
@@ -321,8 +356,11 @@ def run() -> int:
                 "4242 4242 4242 4242, any future expiry, any CVC)."
             )
 
+        _check_stop()
         seeded = _migrate_and_seed()
+        _check_stop()
         periodic = _start_periodic_jobs()
+        _check_stop()
         threading.Thread(
             target=_print_banner_when_up,
             args=(app_url, notes, seeded),
