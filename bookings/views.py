@@ -382,7 +382,9 @@ def booking_receipt(request: HttpRequest, booking_id) -> HttpResponse:
     context = {
         "booking": booking,
         "payment": payment,
-        "refunds": [r for r in payment.refunds.all() if r.status != "failed"],
+        "refunds": [
+            r for r in payment.refunds.all() if r.status in ("succeeded", "pending")
+        ],
         "viewer_tz": _display_zone(request, booking),
         "platform_name": getattr(settings, "PLATFORM_NAME", "Coaching"),
     }
