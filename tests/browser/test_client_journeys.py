@@ -270,7 +270,8 @@ def test_checkout_saved_default_card_is_preselected_and_pays(
     expect(default).to_be_checked()
     expect(page.locator("[data-new-card-panel]")).to_be_hidden()
     shoot(page, "checkout-saved-card")
-    pay(page)
+    # A double click pays once: the button is disabled while a payment runs.
+    page.get_by_role("button", name=re.compile(r"^Pay CHF")).dblclick()
 
     expect_paid(page, booking)
     payment = booking.payments.get()
@@ -444,3 +445,24 @@ def test_coach_page_day_switch_and_time_zone(page, login, client_user, coach, of
     # Zurich 07:00 is 01:00 or 02:00 in New York.
     expect(page.locator(".slot-list time").first).to_have_text(re.compile(r"0[12]:00"))
     assert dt.date.fromisoformat(re.search(r"day=([\d-]+)", page.url).group(1))
+
+
+def test_coach_page_books_with_keyboard_only_and_focus_is_visible(
+    page, login, client_user, coach, offering
+):
+    login(page, client_user)
+    page.goto(f"/coaches/{coach.pk}/?offering={offering.pk}")
+
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "starts_at":
+            break
+    else:
+        raise AssertionError("no time slot reachable with Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Space")
+    with page.expect_navigation(url=re.compile(r"/checkout/$")):
+        page.keyboard.press("Enter")
+
+    assert Booking.objects.filter(client=client_user).count() == 1
