@@ -386,7 +386,7 @@ def booking_receipt(request: HttpRequest, booking_id) -> HttpResponse:
             r for r in payment.refunds.all() if r.status in ("succeeded", "pending")
         ],
         "viewer_tz": _display_zone(request, booking),
-        "platform_name": getattr(settings, "PLATFORM_NAME", "Coaching"),
+        "platform_name": settings.PLATFORM_NAME,
     }
     return render(request, "bookings/receipt.html", context)
 

@@ -298,6 +298,8 @@ class PaymentStatusApi(APIView):
         )
         if booking is None:
             raise PaymentNotFound(_("Booking not found."))
+        services.payment_sync_for_payer(booking=booking, actor=request.user)
+        booking.refresh_from_db()
         return Response(
             {
                 "success": True,

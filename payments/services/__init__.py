@@ -7,6 +7,7 @@ from payments.services.intents import (
     payment_create_intent,
     payment_record_decline,
     payment_refresh_from_stripe,
+    payment_sync_for_payer,
 )
 from payments.services.methods import (
     customer_get_or_create,
@@ -36,6 +37,7 @@ __all__ = [
     "payment_record_decline",
     "payment_refresh_from_stripe",
     "payment_refund",
+    "payment_sync_for_payer",
     "refund_settle",
     "setup_intent_create",
 ]

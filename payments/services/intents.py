@@ -15,6 +15,7 @@ from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
     GatewayError,
+    PaymentError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
@@ -528,3 +529,27 @@ def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
         if payment.status in _core_pre_charge():
             _core.transition(payment, _S.CANCELED, cause=cause, actor=actor)
     return payment
+
+
+def payment_sync_for_payer(*, booking: Booking, actor) -> None:
+    """Catch up on a 3-D Secure check the payer just finished at Stripe.
+
+    The check happens between the browser and Stripe, and localstripe sends
+    no webhook for a failed one; when the payer asks for the status of a
+    payment awaiting authentication, read its outcome from Stripe. Anyone
+    else, or any other state, reads only our database. Never raises for
+    Stripe trouble: the status is then simply what we knew.
+    """
+    payment = (
+        Payment.objects.filter(booking=booking, payer=actor)
+        .exclude(status__in=[_S.FAILED, _S.CANCELED])
+        .first()
+    )
+    if payment is None or payment.status != _S.REQUIRES_ACTION:
+        return
+    try:
+        payment_refresh_from_stripe(payment=payment, cause="status_check", actor=actor)
+    except PaymentError as exc:
+        logger.warning(
+            "payment.status_sync_failed payment=%s error=%s", payment.pk, exc
+        )

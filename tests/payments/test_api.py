@@ -583,3 +583,53 @@ def test_cancel_unpaid_booking_cancels_its_open_intent(
     assert response.json()["booking"]["status"] == "cancelled"
     assert stripe_client.v1.payment_intents.retrieve(intent["id"]).status == "canceled"
     assert Payment.objects.get().status == Payment.Status.CANCELED
+
+
+def test_status_after_failed_3ds_reads_the_outcome_from_stripe(
+    booking, client_user, intent, make_card, localstripe_url
+):
+    from tests.payments.test_services import authenticate_3ds
+
+    confirmed = (
+        as_user(client_user)
+        .post(
+            "/api/payments/confirm",
+            {
+                "paymentIntentId": intent["id"],
+                "paymentMethodId": make_card(THREE_D_SECURE),
+            },
+            format="json",
+        )
+        .json()
+    )
+
+    class Pending:
+        id = intent["id"]
+        client_secret = confirmed["clientSecret"]
+
+    authenticate_3ds(localstripe_url, Pending, success=False)
+    # The coach's view reads only our records...
+    seen_by_coach = as_user(booking.coach).get(f"/api/payments/status/{booking.pk}")
+    assert seen_by_coach.json()["payment"]["status"] == "requires_action"
+    # ...the payer's asks Stripe how the check ended.
+    seen_by_payer = as_user(client_user).get(f"/api/payments/status/{booking.pk}")
+    assert seen_by_payer.json()["payment"]["status"] == "failed"
+    assert seen_by_payer.json()["bookingStatus"] == "pending_payment"
+
+
+def test_expired_access_cookie_falls_back_to_the_session(client, client_user, booking):
+    """A page open longer than the access token's life still reaches the API."""
+    from django.conf import settings
+
+    client.force_login(client_user)
+    client.cookies[settings.REST_AUTH["JWT_AUTH_COOKIE"]] = "expired.or.garbage"
+    response = client.get(f"/api/payments/status/{booking.pk}")
+    assert response.status_code == 200
+
+
+def test_invalid_bearer_token_is_401_even_with_a_session(client, client_user, booking):
+    client.force_login(client_user)
+    response = client.get(
+        f"/api/payments/status/{booking.pk}", HTTP_AUTHORIZATION="Bearer garbage"
+    )
+    assert response.status_code == 401
