@@ -1,0 +1,37 @@
+"""Pages of the bookings app. Thin: a selector or a service, a template.
+
+``catalog``: the public pages and booking a time; ``client``: a booking,
+checkout, the client's bookings, receipt and cancelling; ``coach``: the
+coach's bookings and offerings. Every view is re-exported here for
+``bookings.urls``.
+"""
+
+from bookings.views.catalog import coach_book, coach_detail, coach_list
+from bookings.views.client import (
+    booking_cancel,
+    booking_checkout,
+    booking_detail,
+    booking_list,
+    booking_receipt,
+)
+from bookings.views.coach import (
+    coach_bookings,
+    coach_offering_deactivate,
+    coach_offering_edit,
+    coach_offerings,
+)
+
+__all__ = [
+    "booking_cancel",
+    "booking_checkout",
+    "booking_detail",
+    "booking_list",
+    "booking_receipt",
+    "coach_book",
+    "coach_bookings",
+    "coach_detail",
+    "coach_list",
+    "coach_offering_deactivate",
+    "coach_offering_edit",
+    "coach_offerings",
+]

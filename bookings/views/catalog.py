@@ -1,0 +1,184 @@
+"""Public pages: the coaches on offer, a coach's page with free times, and
+booking one of them."""
+
+import datetime as dt
+import zoneinfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from bookings import selectors
+from bookings import services as booking_services
+from bookings.exceptions import BookingError
+from bookings.views import _zones
+
+SLOT_DAYS = 14
+
+
+def coach_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "bookings/home.html", {"coaches": selectors.coach_list_public()}
+    )
+
+
+def _slot_days(
+    starts: list[dt.datetime], zone: zoneinfo.ZoneInfo
+) -> dict[dt.date, list[dt.datetime]]:
+    """Free starts grouped by the viewer's local date, in order."""
+    days: dict[dt.date, list[dt.datetime]] = {}
+    for start in starts:
+        days.setdefault(start.astimezone(zone).date(), []).append(start)
+    return days
+
+
+def _coach_page(
+    request: HttpRequest,
+    coach,
+    *,
+    offering_id: str | None,
+    day: str | None,
+    error: str = "",
+    error_start: dt.datetime | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The coach's page (or its slot picker for htmx), with an optional error
+    shown next to the slot the client tried to book."""
+    profile = coach.coach_profile
+    offerings = coach.active_offerings
+    offering = next((o for o in offerings if str(o.pk) == offering_id), offerings[0])
+    viewer_tz = _zones.viewer_zone(request, profile.time_zone)
+    zone = zoneinfo.ZoneInfo(viewer_tz)
+    starts = selectors.free_slots_ahead(offering=offering, days=SLOT_DAYS)
+    if error_start is not None and error_start not in starts:
+        # A slot taken meanwhile is gone from the free ones: keep it in the
+        # list, so the error appears next to the time the client chose.
+        starts = sorted([*starts, error_start])
+    days = _slot_days(starts, zone)
+    if error_start is not None:
+        selected = error_start.astimezone(zone).date()
+    else:
+        selected = _parse_day(day)
+    if selected not in days:
+        selected = next(iter(days), None)
+    context = {
+        "coach": coach,
+        "profile": profile,
+        "offerings": offerings,
+        "offering": offering,
+        "viewer_tz": viewer_tz,
+        "time_zones": _zones.time_zones(),
+        "days": [
+            {"date": date, "count": len(slots), "selected": date == selected}
+            for date, slots in days.items()
+        ],
+        "selected_day": selected,
+        "slots": days.get(selected, []),
+        "slot_days": SLOT_DAYS,
+        "error": error,
+        "error_start": error_start,
+        "can_book": request.user.is_authenticated and request.user.is_client,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "bookings/partials/_slots.html", context, status=status)
+    return render(request, "bookings/coach_detail.html", context, status=status)
+
+
+def _parse_day(value: str | None) -> dt.date | None:
+    try:
+        return parse_date(value or "")
+    except ValueError:
+        return None
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def coach_detail(request: HttpRequest, coach_id) -> HttpResponse:
+    """A coach's page: bio, sessions with prices, free times of the next days.
+
+    Public. Times are computed on the coach's calendar and shown in the
+    viewer's zone (``?tz=``, remembered for logged-in users; the coach's by
+    default).
+    """
+    coach = selectors.coach_get_public(coach_id=coach_id)
+    if coach is None:
+        raise Http404
+    if request.GET.get("tz") in _zones.time_zones():
+        _zones.remember_zone(request, request.GET["tz"])
+    return _coach_page(
+        request,
+        coach,
+        offering_id=request.GET.get("offering"),
+        day=request.GET.get("day"),
+    )
+
+
+@require_POST
+@login_required
+def coach_book(request: HttpRequest, coach_id) -> HttpResponse:
+    """Book the chosen slot (``offering``, ``starts_at``) and go to checkout.
+
+    A refusal (slot taken meanwhile, outside the coach's hours, not a
+    client) shows the coach's page again with the reason next to the slot.
+    """
+    coach = selectors.coach_get_public(coach_id=coach_id)
+    if coach is None:
+        raise Http404
+    offering_id = request.POST.get("offering", "")
+    offering = next(
+        (o for o in coach.active_offerings if str(o.pk) == offering_id), None
+    )
+    if offering is None:
+        return _coach_page(
+            request,
+            coach,
+            offering_id=None,
+            day=None,
+            error=_("This session is no longer offered. Choose another one."),
+            status=400,
+        )
+    viewer_tz = _zones.viewer_zone(request, coach.coach_profile.time_zone)
+    _zones.remember_zone(request, viewer_tz)
+    starts_at = _parse_instant(request.POST.get("starts_at", ""))
+    if starts_at is None:
+        return _coach_page(
+            request,
+            coach,
+            offering_id=offering_id,
+            day=request.POST.get("day"),
+            error=_("Choose a time first."),
+            status=400,
+        )
+    try:
+        booking = booking_services.booking_create(
+            client=request.user,
+            offering=offering,
+            starts_at=starts_at,
+            actor=request.user,
+        )
+    except BookingError as exc:
+        return _coach_page(
+            request,
+            coach,
+            offering_id=offering_id,
+            day=None,
+            error=exc.message,
+            error_start=starts_at,
+            status=exc.http_status,
+        )
+    return redirect("bookings:checkout", booking_id=booking.pk)
+
+
+def _parse_instant(value: str) -> dt.datetime | None:
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    if parsed is None or timezone.is_naive(parsed):
+        return None
+    return parsed.astimezone(dt.UTC)

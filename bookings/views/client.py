@@ -1,0 +1,236 @@
+"""The client's pages: a booking, checkout, their bookings, a receipt and
+cancelling. A booking's page, receipt and cancellation are also its coach's
+and admins'."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from bookings import selectors
+from bookings.models import Booking
+from bookings.views import _zones
+from coaching.errors import DomainError
+from payments import selectors as payment_selectors
+from payments import services as payment_services
+from payments.exceptions import PaymentError
+from payments.models import CHARGED, Payment
+from payments.money import format_money
+from payments.views import payment_status_context, stripe_js_context
+
+MAX_LISTED = 50
+
+
+@login_required
+def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
+    """A booking for its client, its coach and admins; a 404 for anyone else.
+
+    Its payment status is the live fragment of ``payments.views``.
+    """
+    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
+    if booking is None:
+        raise Http404
+    return render(
+        request,
+        "bookings/detail.html",
+        {**payment_status_context(booking), "booking": booking},
+    )
+
+
+def _client_booking(request: HttpRequest, booking_id) -> Booking:
+    """The booking if the user is its client; a 404 for anyone else."""
+    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
+    if booking is None or booking.client_id != request.user.pk:
+        raise Http404
+    return booking
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
+    """Pay for a booking: the price, the hold's time left, saved cards or a new one.
+
+    For the booking's client only. With JavaScript ``static/js/checkout.js``
+    pays through the payments API (new cards through Stripe.js). Without it,
+    a saved card can still pay: the form posts here and the same services
+    create and confirm the intent.
+    """
+    booking = _client_booking(request, booking_id)
+    if booking.status != Booking.Status.PENDING_PAYMENT:
+        messages.info(request, _("This booking is not awaiting payment."))
+        return redirect("bookings:detail", booking_id=booking.pk)
+    left = (booking.expires_at - timezone.now()) if booking.expires_at else None
+    expired = left is not None and left <= dt.timedelta(0)
+    cards = list(payment_selectors.payment_methods_for_user(user=request.user))
+    error, status = "", 200
+    if request.method == "POST" and not expired:
+        chosen = request.POST.get("payment_method", "")
+        if chosen not in {card.stripe_payment_method_id for card in cards}:
+            error, status = (
+                _(
+                    "Choose one of your saved cards. Entering a new card needs "
+                    "JavaScript."
+                ),
+                400,
+            )
+        else:
+            try:
+                payment, _intent = payment_services.payment_create_intent(
+                    booking=booking, actor=request.user
+                )
+                payment, _intent = payment_services.payment_confirm(
+                    payment=payment, payment_method_id=chosen, actor=request.user
+                )
+            except PaymentError as exc:
+                error, status = exc.message, exc.http_status
+            else:
+                if payment.status != Payment.Status.REQUIRES_ACTION:
+                    messages.success(
+                        request, _("Thank you: your payment went through.")
+                    )
+                    return redirect("bookings:detail", booking_id=booking.pk)
+                error, status = (
+                    _(
+                        "Your bank wants you to confirm this payment, which needs "
+                        "JavaScript. Turn it on and pay again."
+                    ),
+                    409,
+                )
+    chosen = request.POST.get("payment_method") if request.method == "POST" else None
+    default = next((c for c in cards if c.is_default), cards[0] if cards else None)
+    context = {
+        "booking": booking,
+        "viewer_tz": _zones.display_zone(request, booking),
+        "expired": expired,
+        "hold_seconds_left": max(0, int(left.total_seconds())) if left else 0,
+        "cards": cards,
+        "selected_method": chosen
+        or (default.stripe_payment_method_id if default else "new"),
+        "error": error,
+        **stripe_js_context(),
+    }
+    return render(request, "bookings/checkout.html", context, status=status)
+
+
+@require_GET
+@login_required
+def booking_list(request: HttpRequest) -> HttpResponse:
+    """The client's bookings, upcoming and past, each with its live payment status."""
+    upcoming = selectors.booking_list_for_client(user=request.user, upcoming=True)
+    past = selectors.booking_list_for_client(user=request.user, upcoming=False)
+    now = timezone.now()
+    context = {
+        "upcoming": [_booking_row(request, b, now) for b in upcoming[:MAX_LISTED]],
+        "past": [_booking_row(request, b, now) for b in past[:MAX_LISTED]],
+        "max_listed": MAX_LISTED,
+    }
+    return render(request, "bookings/my_bookings.html", context)
+
+
+def _booking_row(request: HttpRequest, booking: Booking, now: dt.datetime) -> dict:
+    """One booking of the list: its live status fragment's context, its
+    time zone and which actions it offers."""
+    row = payment_status_context(booking)
+    payment = row["payment"]
+    pending = booking.status == Booking.Status.PENDING_PAYMENT
+    return {
+        **row,
+        "zone": _zones.display_zone(request, booking),
+        "can_pay": pending and (booking.expires_at is None or booking.expires_at > now),
+        "can_cancel": (pending or booking.status == Booking.Status.CONFIRMED)
+        and booking.starts_at > now,
+        "has_receipt": payment is not None and payment.status in CHARGED,
+    }
+
+
+@require_GET
+@login_required
+def booking_receipt(request: HttpRequest, booking_id) -> HttpResponse:
+    """The receipt of a paid booking, for its client, its coach and admins."""
+    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
+    if booking is None:
+        raise Http404
+    payment = payment_selectors.payment_for_receipt(booking_id=booking.pk)
+    if payment is None:
+        raise Http404
+    context = {
+        "booking": booking,
+        "payment": payment,
+        "refunds": [
+            r for r in payment.refunds.all() if r.status in ("succeeded", "pending")
+        ],
+        "viewer_tz": _zones.display_zone(request, booking),
+        "platform_name": settings.PLATFORM_NAME,
+    }
+    return render(request, "bookings/receipt.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
+    """Cancel a booking: first the refund the policy allows, then, on POST, do it.
+
+    For the booking's client, its coach and admins (the refund depends on
+    who cancels). Only bookings awaiting payment or confirmed, before the
+    session starts, can be cancelled here.
+    """
+    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
+    if booking is None:
+        raise Http404
+    cancellable = (
+        booking.status in (Booking.Status.PENDING_PAYMENT, Booking.Status.CONFIRMED)
+        and booking.starts_at > timezone.now()
+    )
+    if not cancellable:
+        messages.info(request, _("This booking can no longer be cancelled."))
+        return redirect("bookings:detail", booking_id=booking.pk)
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            booking, refund = payment_services.booking_cancel_with_refund(
+                booking=booking, actor=request.user
+            )
+        except DomainError as exc:
+            error, status = exc.message, exc.http_status
+        else:
+            messages.success(request, _cancelled_message(refund))
+            return redirect("bookings:detail", booking_id=booking.pk)
+    refund_amount = payment_services.cancellation_refund_amount(
+        booking=booking, actor=request.user
+    )
+    context = {
+        "booking": booking,
+        "viewer_tz": _zones.display_zone(request, booking),
+        "refund_amount": refund_amount,
+        "paid": payment_selectors.payment_for_receipt(booking_id=booking.pk),
+        "window_closes_at": booking.starts_at
+        - dt.timedelta(hours=booking.cancellation_window_hours),
+        "error": error,
+    }
+    return render(request, "bookings/cancel.html", context, status=status)
+
+
+def _cancelled_message(refund) -> str:
+    if refund is None:
+        return _("The booking is cancelled.")
+    amount = format_money(refund.amount, refund.currency)
+    if refund.status == "succeeded":
+        return _("The booking is cancelled and %(amount)s was refunded.") % {
+            "amount": amount
+        }
+    if refund.status == "pending":
+        return _(
+            "The booking is cancelled. The refund of %(amount)s is being processed."
+        ) % {"amount": amount}
+    return _(
+        "The booking is cancelled, but the refund of %(amount)s failed. "
+        "We will look into it."
+    ) % {"amount": amount}

@@ -1,0 +1,198 @@
+"""The coach's pages: their bookings and their offerings (earnings are the
+payments app's)."""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.decorators import coach_required
+from bookings import selectors
+from bookings import services as booking_services
+from bookings.exceptions import BookingError, InvalidPrice
+from bookings.forms import OfferingForm
+from payments.money import exponent
+from payments.views import payment_status_context
+
+COACH_UPCOMING_LIMIT = 100
+COACH_PAST_PER_PAGE = 20
+
+
+@require_GET
+@coach_required
+def coach_bookings(request: HttpRequest) -> HttpResponse:
+    """The coach's sessions, upcoming and past, each with its live payment status.
+
+    Every status is the fragment of ``payments.views``; one socket on the page
+    follows all of them (``static/js/payment-status.js``).
+    """
+    coach = request.user
+    upcoming = selectors.booking_list_for_coach(coach=coach, upcoming=True)
+    past = Paginator(
+        selectors.booking_list_for_coach(coach=coach, upcoming=False),
+        COACH_PAST_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    profile = getattr(coach, "coach_profile", None)
+    return render(
+        request,
+        "bookings/coach_bookings.html",
+        {
+            "upcoming": [
+                payment_status_context(booking)
+                for booking in upcoming[:COACH_UPCOMING_LIMIT]
+            ],
+            "upcoming_limited": upcoming.count() > COACH_UPCOMING_LIMIT,
+            "past": [payment_status_context(booking) for booking in past],
+            "past_page": past,
+            "time_zone": profile.time_zone if profile else "UTC",
+        },
+    )
+
+
+def _offering_form(coach, data=None, **kwargs) -> OfferingForm:
+    profile = getattr(coach, "coach_profile", None)
+    return OfferingForm(
+        data,
+        currency=profile.currency if profile else "CHF",
+        vat_included=profile.vat_included if profile else True,
+        **kwargs,
+    )
+
+
+def _offering_errors(form: OfferingForm, exc: Exception) -> None:
+    """Put a refusal of the offering services next to what caused it."""
+    if isinstance(exc, ValidationError):
+        form.add_service_errors(exc.error_dict if hasattr(exc, "error_dict") else {})
+    elif isinstance(exc, InvalidPrice):
+        form.add_error("price", exc.message)
+    else:
+        form.add_error(None, getattr(exc, "message", str(exc)))
+
+
+def _focus_first_error(form: OfferingForm) -> None:
+    """Put the keyboard on the first field in error once htmx swaps the form in."""
+    for name, field in form.fields.items():
+        if name in form.errors:
+            field.widget.attrs["autofocus"] = True
+            return
+
+
+def _offerings_context(coach, form: OfferingForm, message: str = "") -> dict:
+    return {
+        "form": form,
+        "offerings": selectors.offering_list_for_coach(coach=coach),
+        "panel_message": message,
+        "has_profile": hasattr(coach, "coach_profile"),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@coach_required
+@vary_on_headers("HX-Request")
+def coach_offerings(request: HttpRequest) -> HttpResponse:
+    """The coach's offerings, and a form to add one.
+
+    Without JavaScript the form posts and redirects back; with htmx the
+    panel (list and form) is swapped in place, errors next to their fields.
+    """
+    coach = request.user
+    form = _offering_form(coach, request.POST if request.method == "POST" else None)
+    message = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            offering = booking_services.offering_create(
+                coach=coach,
+                title=form.cleaned_data["title"],
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                price=form.cleaned_data["price"],
+                actor=coach,
+            )
+        except (ValidationError, BookingError) as exc:
+            _offering_errors(form, exc)
+        else:
+            message = _("“%(title)s” is on offer now.") % {"title": offering.title}
+            if not request.htmx:
+                messages.success(request, message)
+                return redirect("coach:offerings")
+            form = _offering_form(coach)
+    _focus_first_error(form)
+    context = _offerings_context(coach, form, message)
+    if request.htmx:
+        return render(request, "bookings/partials/_coach_offerings_panel.html", context)
+    return render(request, "bookings/coach_offerings.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@coach_required
+@vary_on_headers("HX-Request")
+def coach_offering_edit(request: HttpRequest, offering_id) -> HttpResponse:
+    """Change an offering's title, duration or price; bookings keep their price."""
+    coach = request.user
+    offering = selectors.offering_get_for_coach(coach=coach, offering_id=offering_id)
+    if offering is None:
+        raise Http404
+    initial = {
+        "title": offering.title,
+        "duration_minutes": offering.duration_minutes,
+        "price": Decimal(offering.price_amount).scaleb(-exponent(offering.currency)),
+    }
+    form = _offering_form(
+        coach, request.POST if request.method == "POST" else None, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            offering = booking_services.offering_update(
+                offering=offering,
+                title=form.cleaned_data["title"],
+                duration_minutes=form.cleaned_data["duration_minutes"],
+                price=form.cleaned_data["price"],
+                actor=coach,
+            )
+        except (ValidationError, BookingError) as exc:
+            _offering_errors(form, exc)
+        else:
+            messages.success(
+                request, _("“%(title)s” is saved.") % {"title": offering.title}
+            )
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("coach:offerings"))
+            return redirect("coach:offerings")
+    _focus_first_error(form)
+    context = {"form": form, "offering": offering}
+    if request.htmx:
+        return render(request, "bookings/partials/_coach_offering_form.html", context)
+    return render(request, "bookings/coach_offering_edit.html", context)
+
+
+@require_POST
+@coach_required
+def coach_offering_deactivate(request: HttpRequest, offering_id) -> HttpResponse:
+    """Take an offering off sale; its existing bookings stay as they are."""
+    coach = request.user
+    offering = selectors.offering_get_for_coach(coach=coach, offering_id=offering_id)
+    if offering is None:
+        raise Http404
+    offering = booking_services.offering_deactivate(offering=offering, actor=coach)
+    message = _(
+        "“%(title)s” is no longer on offer. Bookings already made are not affected."
+    ) % {"title": offering.title}
+    if request.htmx:
+        return render(
+            request,
+            "bookings/partials/_coach_offerings_panel.html",
+            _offerings_context(coach, _offering_form(coach), message),
+        )
+    messages.success(request, message)
+    return redirect("coach:offerings")
