@@ -1,13 +1,9 @@
 """Every write to payment data. Re-exports the public services of the package."""
 
 from payments.services.intents import (
-    payment_apply_intent_state,
-    payment_cancel,
     payment_confirm,
     payment_create_intent,
     payment_record_decline,
-    payment_refresh_from_stripe,
-    payment_sync_for_payer,
 )
 from payments.services.methods import (
     customer_get_or_create,
@@ -21,6 +17,12 @@ from payments.services.refunds import (
     cancellation_refund_amount,
     payment_refund,
     refund_settle,
+)
+from payments.services.stripe_state import (
+    payment_apply_intent_state,
+    payment_cancel,
+    payment_refresh_from_stripe,
+    payment_sync_for_payer,
 )
 
 __all__ = [

@@ -11,7 +11,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from bookings.models import Booking
-from payments import realtime
+from payments import gateway, realtime
 from payments.exceptions import EventNotReady, InvalidTransition
 from payments.models import (
     ALLOWED,
@@ -36,6 +36,10 @@ _NOTIFY = {
     _S.DISPUTED: _N.DISPUTE_OPENED,
 }
 _ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
+# Before a card was charged: the states a confirm may still change.
+PRE_CHARGE = frozenset(
+    {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION}
+)
 
 _WAIT_POLL_SECONDS = 0.1
 
@@ -306,3 +310,22 @@ def payment_for_stripe_object(obj: dict) -> Payment:
     if payment is None:
         raise EventNotReady(f"No payment for intent {intent_id} yet.")
     return payment
+
+
+def cancel_intent_on_commit(payment: Payment) -> None:
+    intent_id, payment_id = payment.stripe_payment_intent_id, payment.pk
+    if not intent_id:
+        return
+
+    def cancel() -> None:
+        try:
+            gateway.payment_intent_cancel(
+                intent_id=intent_id, idempotency_key=f"payment:{payment_id}:cancel"
+            )
+        except Exception:
+            # Harmless if it stays open: nothing will confirm it again.
+            logger.warning(
+                "payment.cancel_failed payment=%s intent=%s", payment_id, intent_id
+            )
+
+    transaction.on_commit(cancel, robust=True)

@@ -18,9 +18,9 @@ from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
 from payments.models import CHARGED, Payment, WebhookEvent
 from payments.services import _core
-from payments.services.intents import payment_apply_intent_state
 from payments.services.methods import payment_method_forget
 from payments.services.refunds import refund_apply_stripe
+from payments.services.stripe_state import payment_apply_intent_state
 
 logger = logging.getLogger("payments.webhooks")
 

@@ -1,4 +1,4 @@
-"""Collecting a booking's price: create the intent, confirm it, apply Stripe's truth."""
+"""Collecting a booking's price: open the intent, confirm it with a card."""
 
 import logging
 from decimal import Decimal
@@ -8,18 +8,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings import services as booking_services
 from bookings.models import Booking
 from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
-    GatewayError,
-    PaymentError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
-    ProviderUnavailable,
 )
 from payments.gateway import IntentResult
 from payments.models import ALLOWED, FINAL, OPEN, Payment
@@ -27,22 +23,10 @@ from payments.money import MoneyError, normalize_currency, to_minor
 from payments.pricing import percent_to_bps
 from payments.services import _core
 from payments.services.methods import customer_get_or_create, payment_method_for_payer
+from payments.services.stripe_state import FROM_STRIPE, payment_apply_intent_state
 
 logger = logging.getLogger("payments")
-
 _S = Payment.Status
-# Stripe's intent statuses onto ours. requires_capture never happens: we
-# capture automatically.
-_FROM_STRIPE = {
-    "requires_payment_method": _S.REQUIRES_PAYMENT_METHOD,
-    "requires_confirmation": _S.REQUIRES_CONFIRMATION,
-    "requires_action": _S.REQUIRES_ACTION,
-    "processing": _S.PROCESSING,
-    "requires_capture": _S.PROCESSING,
-    "succeeded": _S.SUCCEEDED,
-    "canceled": _S.CANCELED,
-}
-
 
 # --- Create -----------------------------------------------------------------------
 
@@ -244,7 +228,7 @@ def payment_confirm(
             _("This payment has ended. Start a new payment for the booking."),
             paymentStatus=payment.status,
         )
-    if payment.status not in _core_pre_charge():
+    if payment.status not in _core.PRE_CHARGE:
         return payment, gateway.payment_intent_retrieve(
             payment.stripe_payment_intent_id
         )
@@ -255,14 +239,14 @@ def payment_confirm(
     _ensure_payable(Booking.objects.get(pk=payment.booking_id))
 
     if not _core.claim_lease(
-        payment, "confirm_lease_until", status__in=_core_pre_charge()
+        payment, "confirm_lease_until", status__in=_core.PRE_CHARGE
     ):
         payment = _core.wait_for(
             payment,
-            lambda p: p.status not in _core_pre_charge(),
+            lambda p: p.status not in _core.PRE_CHARGE,
             field="confirm_lease_until",
         )
-        if payment.status in _core_pre_charge():
+        if payment.status in _core.PRE_CHARGE:
             raise PaymentInProgress(
                 _("This payment is being confirmed. Try again in a moment.")
             )
@@ -284,7 +268,7 @@ def payment_confirm(
         # got through, Stripe's intent already says so.
         if payment.stripe_payment_method_id:
             intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
-            if _FROM_STRIPE.get(intent.status) not in _core_pre_charge():
+            if FROM_STRIPE.get(intent.status) not in _core.PRE_CHARGE:
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent
@@ -309,12 +293,6 @@ def payment_confirm(
         # Released only once the outcome is stored, so waiting callers see it.
         _core.release_lease(payment, "confirm_lease_until")
     return payment, intent
-
-
-def _core_pre_charge() -> frozenset[str]:
-    return frozenset(
-        {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION}
-    )
 
 
 def _remember_card(payment: Payment, card: gateway.Card) -> None:
@@ -355,201 +333,5 @@ def payment_record_decline(*, payment: Payment, error: CardDeclined, actor) -> P
                 actor=actor,
                 fields=("last_error_code", "last_error_message"),
             )
-            _cancel_intent_on_commit(payment)
+            _core.cancel_intent_on_commit(payment)
     return payment
-
-
-def _cancel_intent_on_commit(payment: Payment) -> None:
-    intent_id, payment_id = payment.stripe_payment_intent_id, payment.pk
-    if not intent_id:
-        return
-
-    def cancel() -> None:
-        try:
-            gateway.payment_intent_cancel(
-                intent_id=intent_id, idempotency_key=f"payment:{payment_id}:cancel"
-            )
-        except Exception:
-            # Harmless if it stays open: nothing will confirm it again.
-            logger.warning(
-                "payment.cancel_failed payment=%s intent=%s", payment_id, intent_id
-            )
-
-    transaction.on_commit(cancel, robust=True)
-
-
-# --- Apply Stripe's truth ---------------------------------------------------------
-
-
-def payment_apply_intent_state(
-    *,
-    payment: Payment,
-    intent: IntentResult,
-    cause: str,
-    actor=None,
-    stripe_event_id: str = "",
-) -> Payment:
-    """Map a Stripe PaymentIntent onto our payment, ledger and booking.
-
-    The single place where Stripe's view becomes ours: used by confirm, status
-    refresh, webhooks and reconciliation. Idempotent (the same intent twice
-    changes nothing) and order-safe (a move the state machine does not allow,
-    such as ``processing`` after ``succeeded``, is logged and ignored).
-    """
-    with transaction.atomic():
-        booking, payment = _core.lock_booking_and_payment(payment.pk)
-        if (
-            intent.id != payment.stripe_payment_intent_id
-            or intent.amount != payment.amount
-        ):
-            logger.error(
-                "payment.intent_mismatch payment=%s intent=%s amount=%d expected=%d",
-                payment.pk,
-                intent.id,
-                intent.amount,
-                payment.amount,
-            )
-            return payment
-        target = _FROM_STRIPE.get(intent.status)
-        fields: list[str] = []
-        if intent.card_last4 and not payment.card_last4:
-            payment.card_brand, payment.card_last4 = (
-                intent.card_brand,
-                intent.card_last4,
-            )
-            fields += ["card_brand", "card_last4"]
-        if (
-            target == _S.REQUIRES_PAYMENT_METHOD
-            and intent.last_error_code
-            and payment.status in _core_pre_charge()
-        ):
-            # Authentication failed or the card was declined asynchronously.
-            target = _S.FAILED
-            payment.last_error_code = intent.last_error_code[:64]
-            payment.last_error_message = intent.last_error_message[:500]
-            fields += ["last_error_code", "last_error_message"]
-        if target is None or (
-            target != payment.status and target not in ALLOWED[payment.status]
-        ):
-            logger.info(
-                "payment.transition_ignored payment=%s from=%s to=%s cause=%s event=%s",
-                payment.pk,
-                payment.status,
-                intent.status,
-                cause,
-                stripe_event_id or "-",
-            )
-            if fields:
-                payment.save(update_fields=[*fields, "updated_at"])
-            return payment
-
-        if target == _S.SUCCEEDED and payment.status != _S.SUCCEEDED:
-            payment.amount_received = intent.amount_received or payment.amount
-            fields.append("amount_received")
-        changed = _core.transition(
-            payment,
-            target,
-            cause=cause,
-            actor=actor,
-            stripe_event_id=stripe_event_id,
-            fields=tuple(fields),
-        )
-        if changed and target == _S.SUCCEEDED:
-            _core.ledger_record_charge(payment)
-            _settle_booking(booking, payment, actor=actor, cause=cause)
-        if changed and target == _S.FAILED:
-            _cancel_intent_on_commit(payment)
-    return payment
-
-
-def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) -> None:
-    if booking.status == Booking.Status.PENDING_PAYMENT:
-        booking_services.booking_confirm(
-            booking=booking, actor=actor, cause=f"payment_{cause}"
-        )
-        return
-    # Paid after the hold was released or the booking cancelled: the slot is no
-    # longer the client's, so the money goes straight back.
-    logger.warning(
-        "payment.succeeded_for_unpayable_booking payment=%s booking=%s status=%s",
-        payment.pk,
-        booking.pk,
-        booking.status,
-    )
-    payment_id = payment.pk
-
-    def refund_in_full() -> None:
-        from payments.services.refunds import payment_refund
-
-        payment_refund(
-            payment=Payment.objects.get(pk=payment_id),
-            amount=None,
-            reason="requested_by_customer",
-            note="Automatic refund: paid after the booking was no longer held.",
-            actor=None,
-        )
-
-    transaction.on_commit(refund_in_full, robust=True)
-
-
-def payment_refresh_from_stripe(
-    *, payment: Payment, cause: str = "refresh", actor=None
-) -> Payment:
-    """Re-read the intent from Stripe and apply it (reconciliation, admin re-sync)."""
-    if not payment.stripe_payment_intent_id:
-        return payment
-    intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
-    return payment_apply_intent_state(
-        payment=payment, intent=intent, cause=cause, actor=actor
-    )
-
-
-def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
-    """Cancel an open payment and its intent (hold expiry, booking cancelled)."""
-    payment.refresh_from_db()
-    if payment.status not in _core_pre_charge():
-        return payment
-    if payment.stripe_payment_intent_id:
-        try:
-            intent = gateway.payment_intent_cancel(
-                intent_id=payment.stripe_payment_intent_id,
-                idempotency_key=f"payment:{payment.pk}:cancel",
-            )
-        except ProviderUnavailable:
-            raise
-        except GatewayError:
-            # Stripe refuses to cancel an intent that was paid (or is being
-            # paid) meanwhile: take its word for what happened instead.
-            intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
-        return payment_apply_intent_state(
-            payment=payment, intent=intent, cause=cause, actor=actor
-        )
-    with transaction.atomic():
-        _booking, payment = _core.lock_booking_and_payment(payment.pk)
-        if payment.status in _core_pre_charge():
-            _core.transition(payment, _S.CANCELED, cause=cause, actor=actor)
-    return payment
-
-
-def payment_sync_for_payer(*, booking: Booking, actor) -> None:
-    """Catch up on a 3-D Secure check the payer just finished at Stripe.
-
-    The check happens between the browser and Stripe, and localstripe sends
-    no webhook for a failed one; when the payer asks for the status of a
-    payment awaiting authentication, read its outcome from Stripe. Anyone
-    else, or any other state, reads only our database. Never raises for
-    Stripe trouble: the status is then simply what we knew.
-    """
-    payment = (
-        Payment.objects.filter(booking=booking, payer=actor)
-        .exclude(status__in=[_S.FAILED, _S.CANCELED])
-        .first()
-    )
-    if payment is None or payment.status != _S.REQUIRES_ACTION:
-        return
-    try:
-        payment_refresh_from_stripe(payment=payment, cause="status_check", actor=actor)
-    except PaymentError as exc:
-        logger.warning(
-            "payment.status_sync_failed payment=%s error=%s", payment.pk, exc
-        )

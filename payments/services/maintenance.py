@@ -11,9 +11,12 @@ from bookings.exceptions import InvalidTransition as BookingInvalidTransition
 from bookings.models import Booking
 from payments.exceptions import PaymentError
 from payments.models import OPEN, Notification, Payment, Refund
-from payments.services.intents import payment_cancel, payment_refresh_from_stripe
 from payments.services.notifications import notification_create
 from payments.services.refunds import refund_resume
+from payments.services.stripe_state import (
+    payment_cancel,
+    payment_refresh_from_stripe,
+)
 
 logger = logging.getLogger("payments")
 

@@ -242,7 +242,7 @@ def booking_cancel_with_refund(
     the client, the coach or an admin, and for bookings that cannot be
     cancelled.
     """
-    from payments.services.intents import payment_cancel
+    from payments.services.stripe_state import payment_cancel
 
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking = booking_services.booking_cancel(booking=booking, actor=actor)

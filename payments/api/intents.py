@@ -1,0 +1,241 @@
+"""Create, confirm and read the payment of a booking (the seed's endpoints)."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.models import Booking
+from payments import selectors, services
+from payments.api.common import (
+    PRICE_EXAMPLE,
+    PaymentsThrottle,
+    StrictUUIDField,
+    intent_object,
+    parse_uuid,
+    payment_for_booking,
+    validated,
+)
+from payments.exceptions import PaymentNotFound
+from payments.money import to_major
+
+
+class PaymentCreateIntentApi(APIView):
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
+
+    @extend_schema_serializer(component_name="CreateIntentInput")
+    class InputSerializer(serializers.Serializer):
+        bookingId = StrictUUIDField()
+        price = serializers.DictField(required=False)
+
+    @extend_schema(
+        summary="Create (or return) the payment intent of a booking",
+        description=(
+            "Idempotent per booking: while a payment is open, every call returns the "
+            "same intent. The price comes from the booking; a `price` that differs is "
+            "a 400 `price_mismatch`, never a new price. After a decline, call again "
+            "for a fresh intent."
+        ),
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "CreateIntentOutput",
+                {
+                    "success": serializers.BooleanField(),
+                    "clientSecret": serializers.CharField(),
+                    "paymentIntent": serializers.DictField(),
+                },
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "Seed request",
+                value={
+                    "bookingId": "6075e65b-2d34-a344-b1f5-f32c00000000",
+                    "price": PRICE_EXAMPLE,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Seed response",
+                value={
+                    "success": True,
+                    "clientSecret": "pi_3NhTy2HWMvEUw1Qt1RFnFvEG_secret_FkJeiasWvK8SWx5Q8aSx8QNnA",
+                    "paymentIntent": {
+                        "id": "pi_3NhTy2HWMvEUw1Qt1RFnFvEG",
+                        "amount": 10000,
+                        "currency": "chf",
+                    },
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request)
+        booking = Booking.objects.filter(
+            pk=data["bookingId"], client=request.user
+        ).first()
+        if booking is None:
+            raise PaymentNotFound(_("Booking not found."))
+        payment, intent = services.payment_create_intent(
+            booking=booking, actor=request.user, requested_price=data.get("price")
+        )
+        return Response(
+            {
+                "success": True,
+                "clientSecret": intent.client_secret,
+                "paymentIntent": {
+                    "id": intent.id,
+                    "amount": intent.amount,
+                    "currency": intent.currency.lower(),
+                },
+                "bookingId": str(booking.pk),
+                "payment": selectors.payment_status_object(payment),
+            }
+        )
+
+
+class PaymentConfirmApi(APIView):
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
+
+    @extend_schema_serializer(component_name="ConfirmInput")
+    class InputSerializer(serializers.Serializer):
+        paymentIntentId = serializers.CharField(max_length=255)
+        paymentMethodId = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        summary="Confirm a payment intent with a card (server-side confirmation)",
+        description=(
+            "Idempotent per intent. `requires_action` (3-D Secure) comes back with "
+            "`requiresAction: true`, `clientSecret` and Stripe's `nextAction`: finish it "
+            "with Stripe.js `confirmCardPayment(clientSecret)`. A decline is a 402 "
+            "`card_declined` with `declineCode`; the booking stays payable."
+        ),
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "ConfirmOutput",
+                {
+                    "success": serializers.BooleanField(),
+                    "paymentIntent": serializers.DictField(),
+                    "recipientId": serializers.CharField(),
+                    "bookingId": serializers.CharField(),
+                    "amount": serializers.DecimalField(max_digits=20, decimal_places=3),
+                    "currency": serializers.CharField(),
+                },
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "Seed request",
+                value={
+                    "paymentIntentId": "pi_3NhTy2HWMvEUw1Qt1RFnFvEG",
+                    "paymentMethodId": "pm_1NhU1WHWMvEUw1QtYU2FfQX2",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Seed response",
+                value={
+                    "success": True,
+                    "paymentIntent": {
+                        "id": "pi_3NhTy2HWMvEUw1Qt1RFnFvEG",
+                        "object": "payment_intent",
+                        "amount": 10000,
+                        "amount_received": 10000,
+                        "currency": "chf",
+                        "status": "succeeded",
+                        "charges": {
+                            "data": [
+                                {
+                                    "id": "ch_3NhTy2HWMvEUw1Qt1TUrP8qD",
+                                    "object": "charge",
+                                    "amount": 10000,
+                                    "currency": "chf",
+                                    "status": "succeeded",
+                                }
+                            ]
+                        },
+                    },
+                    "recipientId": "6075e65b2d34a344b1f5f32a",
+                    "bookingId": "6075e65b2d34a344b1f5f32c",
+                    "amount": 100,
+                    "currency": "chf",
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request)
+        payment = selectors.payment_get_by_intent_for_payer(
+            user=request.user, intent_id=data["paymentIntentId"]
+        )
+        if payment is None:
+            raise PaymentNotFound(_("Payment not found."))
+        payment, intent = services.payment_confirm(
+            payment=payment,
+            payment_method_id=data["paymentMethodId"],
+            actor=request.user,
+        )
+        body: dict[str, Any] = {
+            "success": True,
+            "paymentIntent": intent_object(intent),
+            "recipientId": str(payment.recipient_id),
+            "bookingId": str(payment.booking_id),
+            "amount": to_major(payment.amount, payment.currency),
+            "currency": payment.currency.lower(),
+            "payment": selectors.payment_status_object(payment),
+        }
+        if intent.status == "requires_action":
+            body |= {
+                "requiresAction": True,
+                "clientSecret": intent.client_secret,
+                "nextAction": intent.next_action,
+            }
+        return Response(body)
+
+
+class PaymentStatusApi(APIView):
+    @extend_schema(
+        summary="Payment status of a booking",
+        responses={
+            200: inline_serializer(
+                "StatusOutput",
+                {
+                    "success": serializers.BooleanField(),
+                    "bookingId": serializers.CharField(),
+                    "bookingStatus": serializers.CharField(),
+                    "payment": serializers.DictField(allow_null=True),
+                },
+            )
+        },
+    )
+    def get(self, request: Request, booking_id: str) -> Response:
+        booking = selectors.booking_get_for_payment_status(
+            user=request.user, booking_id=parse_uuid(booking_id)
+        )
+        if booking is None:
+            raise PaymentNotFound(_("Booking not found."))
+        services.payment_sync_for_payer(booking=booking, actor=request.user)
+        booking.refresh_from_db()
+        return Response(
+            {
+                "success": True,
+                "bookingId": str(booking.pk),
+                "bookingStatus": booking.status,
+                "payment": payment_for_booking(booking),
+            }
+        )

@@ -1,0 +1,90 @@
+"""Refund part or all of a payment."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import selectors, services
+from payments.api.common import MajorAmountField, PaymentsThrottle, validated
+from payments.exceptions import InvalidRefund, PaymentNotFound
+from payments.models import Refund
+from payments.money import MoneyError, to_minor
+
+
+class PaymentRefundApi(APIView):
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
+
+    @extend_schema_serializer(component_name="RefundInput")
+    class InputSerializer(serializers.Serializer):
+        paymentIntentId = serializers.CharField(max_length=255)
+        amount = MajorAmountField(required=False)
+        reason = serializers.ChoiceField(choices=Refund.Reason.values)
+        note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    @extend_schema(
+        summary="Refund part or all of a payment",
+        description=(
+            "`amount` in major units, default: everything not yet refunded. The payer "
+            "may refund until the booking's cancellation window closes; the booking's "
+            "coach and admins any amount up to what is left."
+        ),
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "RefundOutput",
+                {
+                    "success": serializers.BooleanField(),
+                    "refund": serializers.DictField(),
+                    "payment": serializers.DictField(),
+                },
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "Partial refund",
+                value={
+                    "paymentIntentId": "pi_3NhTy2HWMvEUw1Qt1RFnFvEG",
+                    "amount": 30,
+                    "reason": "requested_by_customer",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(self.InputSerializer, request)
+        payment = selectors.payment_get_by_intent_for_refund(
+            user=request.user, intent_id=data["paymentIntentId"]
+        )
+        if payment is None:
+            raise PaymentNotFound(_("Payment not found."))
+        amount = None
+        if "amount" in data:
+            try:
+                amount = to_minor(data["amount"], payment.currency)
+            except MoneyError as exc:
+                raise InvalidRefund(str(exc), field="amount") from exc
+        refund = services.payment_refund(
+            payment=payment,
+            amount=amount,
+            reason=data["reason"],
+            note=data.get("note", ""),
+            actor=request.user,
+        )
+        payment.refresh_from_db()
+        return Response(
+            {
+                "success": True,
+                "refund": selectors.refund_object(refund),
+                "payment": selectors.payment_status_object(payment),
+            }
+        )
