@@ -1,0 +1,34 @@
+"""Payment pages: the payment-status fragment that live pages refresh
+(``status``), the client's saved cards and notifications (``account``), the
+coach's earnings (``earnings``) and the staff dashboard (``staff``).
+
+Every view, and the contexts booking pages share, are re-exported here.
+"""
+
+from payments.views.account import (
+    notification_list,
+    notification_read,
+    notification_read_all,
+    payment_method_default,
+    payment_method_delete,
+    payment_method_list,
+    stripe_js_context,
+)
+from payments.views.earnings import coach_earnings, coach_earnings_csv
+from payments.views.staff import staff_dashboard
+from payments.views.status import payment_status_context, payment_status_fragment
+
+__all__ = [
+    "coach_earnings",
+    "coach_earnings_csv",
+    "notification_list",
+    "notification_read",
+    "notification_read_all",
+    "payment_method_default",
+    "payment_method_delete",
+    "payment_method_list",
+    "payment_status_context",
+    "payment_status_fragment",
+    "staff_dashboard",
+    "stripe_js_context",
+]
