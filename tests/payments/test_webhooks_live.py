@@ -6,11 +6,13 @@ import urllib.request
 import uuid
 
 import pytest
+import stripe
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from bookings.models import Booking
 from payments.models import Payment, WebhookEvent
+from tests.faultproxy import LocalStripe
 from tests.payments.conftest import THREE_D_SECURE
 from tests.payments.test_services import authenticate_3ds
 
@@ -38,10 +40,34 @@ def wait_for(predicate, timeout: float = 20.0):
     return False
 
 
+@pytest.fixture
+def private_emulator(settings):
+    """An emulator of this test's own: its webhook registration (which cannot
+    be deleted) must not outlive the test and hit the live server later."""
+    emulator = LocalStripe().start()
+    settings.STRIPE_API_BASE = emulator.url
+    yield emulator.url
+    emulator.kill()
+
+
 def test_webhook_from_localstripe_completes_a_3ds_payment_without_a_client_call(
-    live_server, localstripe_url, booking, client_user, make_card
+    live_server, private_emulator, booking, client_user
 ):
+    localstripe_url = private_emulator
     register_webhook(localstripe_url, f"{live_server.url}/api/payments/webhook")
+    card = stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY, base_addresses={"api": localstripe_url}
+    ).v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {
+                "number": THREE_D_SECURE,
+                "exp_month": 12,
+                "exp_year": 2034,
+                "cvc": "123",
+            },
+        }
+    )
     api = APIClient()
     api.force_authenticate(client_user)
     intent = api.post(
@@ -49,7 +75,7 @@ def test_webhook_from_localstripe_completes_a_3ds_payment_without_a_client_call(
     ).json()["paymentIntent"]
     confirmed = api.post(
         "/api/payments/confirm",
-        {"paymentIntentId": intent["id"], "paymentMethodId": make_card(THREE_D_SECURE)},
+        {"paymentIntentId": intent["id"], "paymentMethodId": card.id},
         format="json",
     ).json()
     assert confirmed["paymentIntent"]["status"] == "requires_action"
