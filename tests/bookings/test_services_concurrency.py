@@ -181,7 +181,8 @@ def test_booking_create_constraint_violation_becomes_slot_taken(
     # Without the service's own check, the database's constraint still holds
     # and surfaces as the same 409, not a 500.
     monkeypatch.setattr(
-        services, "_live_overlapping", lambda **kwargs: Booking.objects.none()
+        "bookings.services.bookings._live_overlapping",
+        lambda **kwargs: Booking.objects.none(),
     )
     with pytest.raises(SlotTaken):
         services.booking_create(
