@@ -23,6 +23,7 @@ from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError, InvalidPrice
 from bookings.forms import OfferingForm
+from bookings.models import Offering
 from payments.money import exponent
 from payments.views import payment_status_context
 
@@ -71,14 +72,25 @@ def _offering_form(coach, data=None, **kwargs) -> OfferingForm:
     )
 
 
-def _offering_errors(form: OfferingForm, exc: Exception) -> None:
-    """Put a refusal of the offering services next to what caused it."""
-    if isinstance(exc, ValidationError):
+def _offering_save(form: OfferingForm, service, **kwargs) -> Offering | None:
+    """Call an offering service (create or update) with the form's values.
+
+    A refusal goes on the form next to what caused it, and None is returned.
+    """
+    try:
+        return service(
+            title=form.cleaned_data["title"],
+            duration_minutes=form.cleaned_data["duration_minutes"],
+            price=form.cleaned_data["price"],
+            **kwargs,
+        )
+    except ValidationError as exc:
         form.add_service_errors(exc.error_dict if hasattr(exc, "error_dict") else {})
-    elif isinstance(exc, InvalidPrice):
+    except InvalidPrice as exc:
         form.add_error("price", exc.message)
-    else:
+    except BookingError as exc:
         form.add_error(None, getattr(exc, "message", str(exc)))
+    return None
 
 
 def _focus_first_error(form: OfferingForm) -> None:
@@ -111,17 +123,10 @@ def coach_offerings(request: HttpRequest) -> HttpResponse:
     form = _offering_form(coach, request.POST if request.method == "POST" else None)
     message = ""
     if request.method == "POST" and form.is_valid():
-        try:
-            offering = booking_services.offering_create(
-                coach=coach,
-                title=form.cleaned_data["title"],
-                duration_minutes=form.cleaned_data["duration_minutes"],
-                price=form.cleaned_data["price"],
-                actor=coach,
-            )
-        except (ValidationError, BookingError) as exc:
-            _offering_errors(form, exc)
-        else:
+        offering = _offering_save(
+            form, booking_services.offering_create, coach=coach, actor=coach
+        )
+        if offering is not None:
             message = _("“%(title)s” is on offer now.") % {"title": offering.title}
             if not request.htmx:
                 messages.success(request, message)
@@ -152,19 +157,12 @@ def coach_offering_edit(request: HttpRequest, offering_id) -> HttpResponse:
         coach, request.POST if request.method == "POST" else None, initial=initial
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            offering = booking_services.offering_update(
-                offering=offering,
-                title=form.cleaned_data["title"],
-                duration_minutes=form.cleaned_data["duration_minutes"],
-                price=form.cleaned_data["price"],
-                actor=coach,
-            )
-        except (ValidationError, BookingError) as exc:
-            _offering_errors(form, exc)
-        else:
+        saved = _offering_save(
+            form, booking_services.offering_update, offering=offering, actor=coach
+        )
+        if saved is not None:
             messages.success(
-                request, _("“%(title)s” is saved.") % {"title": offering.title}
+                request, _("“%(title)s” is saved.") % {"title": saved.title}
             )
             if request.htmx:
                 return HttpResponseClientRedirect(reverse("coach:offerings"))
