@@ -29,19 +29,11 @@ def payment_method_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def payment_method_default(request: HttpRequest, method_id: str) -> HttpResponse:
     """Make one of the user's saved cards the default."""
-    try:
-        method = services.payment_method_set_default(
-            user=request.user, payment_method_id=method_id, actor=request.user
-        )
-    except PaymentNotFound:
-        raise Http404 from None
-    except PaymentError as exc:
-        return _payment_methods_response(
-            request, error=exc.message, error_for=method_id, status=exc.http_status
-        )
-    return _payment_methods_response(
+    return _payment_method_change(
         request,
-        message=_("%(card)s is now your default card.") % {"card": _card_name(method)},
+        method_id,
+        services.payment_method_set_default,
+        _("%(card)s is now your default card."),
     )
 
 
@@ -49,6 +41,7 @@ def payment_method_default(request: HttpRequest, method_id: str) -> HttpResponse
 @login_required
 def payment_method_delete(request: HttpRequest, method_id: str) -> HttpResponse:
     """Remove a saved card; if it was the default, the newest other card is."""
+    # Named before it goes: the message needs its brand and last digits.
     method = (
         selectors.payment_methods_for_user(user=request.user)
         .filter(stripe_payment_method_id=method_id)
@@ -56,8 +49,30 @@ def payment_method_delete(request: HttpRequest, method_id: str) -> HttpResponse:
     )
     if method is None:
         raise Http404
+    return _payment_method_change(
+        request,
+        method_id,
+        services.payment_method_detach,
+        _("%(card)s was removed."),
+        method=method,
+    )
+
+
+def _payment_method_change(
+    request: HttpRequest,
+    method_id: str,
+    service,
+    done: str,
+    *,
+    method: SavedPaymentMethod | None = None,
+) -> HttpResponse:
+    """Apply a card service to one of the user's cards and answer with the list.
+
+    ``done`` names the card (``method``, else the one the service returns). A
+    card the user does not have is a 404; a refusal is shown next to the card.
+    """
     try:
-        services.payment_method_detach(
+        changed = service(
             user=request.user, payment_method_id=method_id, actor=request.user
         )
     except PaymentNotFound:
@@ -67,7 +82,7 @@ def payment_method_delete(request: HttpRequest, method_id: str) -> HttpResponse:
             request, error=exc.message, error_for=method_id, status=exc.http_status
         )
     return _payment_methods_response(
-        request, message=_("%(card)s was removed.") % {"card": _card_name(method)}
+        request, message=done % {"card": _card_name(method or changed)}
     )
 
 
