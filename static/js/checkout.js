@@ -21,7 +21,8 @@
  *
  * Without JavaScript the form posts to the page itself, which can pay with a
  * saved card. Configuration and wording come from data-* attributes of
- * form[data-checkout]; no inline script (the CSP forbids it).
+ * form[data-checkout]; no inline script (the CSP forbids it). The API calls
+ * and the card field are static/js/api.js's (window.PaymentsApi).
  */
 (function () {
   "use strict";
@@ -30,32 +31,24 @@
   if (!form) {
     return;
   }
+  var PaymentsApi = window.PaymentsApi;
+  var ApiError = PaymentsApi.ApiError;
   var config = form.dataset;
+  var message = PaymentsApi.messages(form);
+  // A lost login comes back as 401, or as 403 "not_authenticated" for a
+  // session cookie; only a 403 "forbidden" is a refusal to show as it is.
+  var api = PaymentsApi.poster(form, [401, 403]);
   var payButton = form.querySelector("[data-pay-button]");
   var statusLine = form.querySelector("[data-status]");
   var cardError = form.querySelector('[data-error="card"]');
   var methodError = form.querySelector('[data-error="method"]');
   var newCardPanel = form.querySelector("[data-new-card-panel]");
   var saveCard = form.querySelector("[data-save-card]");
-  var csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
   var stripe = null;
-  var cardElement = null;
+  var mounted = null;
   var busy = false;
   var expired = false;
-
-  // Labels for the stand-in's plain inputs (real Stripe.js labels its own iframe).
-  var STAND_IN_LABELS = {
-    number: ["Card number", "cc-number"],
-    exp_month: ["Expiry month (MM)", "cc-exp-month"],
-    exp_year: ["Expiry year (YY)", "cc-exp-year"],
-    cvc: ["Security code (CVC)", "cc-csc"],
-    postal_code: ["Postal code", "postal-code"],
-  };
-
-  function message(key) {
-    return config["msg" + key.charAt(0).toUpperCase() + key.slice(1)] || "";
-  }
 
   function say(text) {
     statusLine.textContent = text;
@@ -94,72 +87,11 @@
     newCardPanel.hidden = !usesNewCard();
   }
 
-  // --- the API -----------------------------------------------------------------
-
-  function ApiError(text, status, code) {
-    this.message = text;
-    this.status = status;
-    this.code = code;
-  }
-
-  function api(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        Accept: "application/json",
-        "X-CSRFToken": csrfToken,
-      },
-      body: JSON.stringify(body || {}),
-    }).then(
-      function (response) {
-        return response
-          .json()
-          .catch(function () {
-            return null;
-          })
-          .then(function (data) {
-            if (response.ok && data && data.success !== false) {
-              return data;
-            }
-            var error = (data && data.error) || {};
-            var text = error.message || message("error");
-            if (response.status === 401 || response.status === 403) {
-              text = error.code === "forbidden" ? text : message("session");
-            }
-            throw new ApiError(text, response.status, error.code || "");
-          });
-      },
-      function () {
-        throw new ApiError(message("network"), 0, "network");
-      }
-    );
-  }
-
   // --- paying ------------------------------------------------------------------
-
-  function paymentMethodId(setupIntent) {
-    var pm = setupIntent && setupIntent.payment_method;
-    return pm && typeof pm === "object" ? pm.id : pm;
-  }
 
   function newCardToPaymentMethod() {
     say(message("checking"));
-    return api(config.setupIntentUrl).then(function (setup) {
-      return stripe
-        .confirmCardSetup(setup.clientSecret, {
-          payment_method: { card: cardElement },
-        })
-        .then(function (result) {
-          var id = result && !result.error && paymentMethodId(result.setupIntent);
-          if (!id) {
-            var error = (result && result.error) || {};
-            throw new ApiError(error.message || message("cardFailed"), 402, "card");
-          }
-          return id;
-        });
-    });
+    return PaymentsApi.setupCard(api, config.setupIntentUrl, mounted, message);
   }
 
   function authenticate(confirmed) {
@@ -288,20 +220,8 @@
       cardError.textContent = message("noStripe");
       return false;
     }
-    stripe = window.Stripe(config.stripeKey);
-    cardElement = stripe.elements().create("card");
-    cardElement.mount("#card-element");
-    newCardPanel.querySelectorAll("#card-element input").forEach(function (input) {
-      var label = STAND_IN_LABELS[input.getAttribute("placeholder")];
-      if (label && !input.hasAttribute("aria-label")) {
-        input.setAttribute("aria-label", label[0]);
-        input.setAttribute("autocomplete", label[1]);
-        input.setAttribute("inputmode", label[1] === "postal-code" ? "text" : "numeric");
-      }
-    });
-    cardElement.on("change", function (event) {
-      cardError.textContent = event && event.error ? event.error.message : "";
-    });
+    mounted = PaymentsApi.mountCard(config.stripeKey, cardError);
+    stripe = mounted.stripe;
     return true;
   }
 
