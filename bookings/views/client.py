@@ -34,9 +34,7 @@ def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
 
     Its payment status is the live fragment of ``payments.views``.
     """
-    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
-    if booking is None:
-        raise Http404
+    booking = _visible_booking(request, booking_id)
     return render(
         request,
         "bookings/detail.html",
@@ -44,10 +42,19 @@ def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
     )
 
 
+def _visible_booking(request: HttpRequest, booking_id) -> Booking:
+    """The booking if the user may see it (its client, its coach, an admin);
+    a 404 for anyone else."""
+    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
+    if booking is None:
+        raise Http404
+    return booking
+
+
 def _client_booking(request: HttpRequest, booking_id) -> Booking:
     """The booking if the user is its client; a 404 for anyone else."""
-    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
-    if booking is None or booking.client_id != request.user.pk:
+    booking = _visible_booking(request, booking_id)
+    if booking.client_id != request.user.pk:
         raise Http404
     return booking
 
@@ -155,9 +162,7 @@ def _booking_row(request: HttpRequest, booking: Booking, now: dt.datetime) -> di
 @login_required
 def booking_receipt(request: HttpRequest, booking_id) -> HttpResponse:
     """The receipt of a paid booking, for its client, its coach and admins."""
-    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
-    if booking is None:
-        raise Http404
+    booking = _visible_booking(request, booking_id)
     payment = payment_selectors.payment_for_receipt(booking_id=booking.pk)
     if payment is None:
         raise Http404
@@ -182,9 +187,7 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     who cancels). Only bookings awaiting payment or confirmed, before the
     session starts, can be cancelled here.
     """
-    booking = selectors.booking_get_for_user(user=request.user, booking_id=booking_id)
-    if booking is None:
-        raise Http404
+    booking = _visible_booking(request, booking_id)
     cancellable = (
         booking.status in (Booking.Status.PENDING_PAYMENT, Booking.Status.CONFIRMED)
         and booking.starts_at > timezone.now()
