@@ -8,6 +8,7 @@ import time
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer
+from django.db import OperationalError
 from django.utils import timezone
 
 from bookings import services as booking_services
@@ -76,6 +77,16 @@ def test_celery_beat_schedule_is_built_from_periodic():
     }
 
 
+def _status(booking) -> str | None:
+    try:
+        return Booking.objects.get(pk=booking.pk).status
+    except OperationalError:
+        # In-memory SQLite shares one cache between threads: while the job's
+        # transaction holds the table, a read is refused ("table is locked")
+        # instead of waiting. Ask again on the next poll.
+        return None
+
+
 # --- the thread -------------------------------------------------------------------------
 
 
@@ -92,9 +103,7 @@ def test_periodic_thread_starts_runs_a_task_and_stops(client_user, offering):
     )
     try:
         assert thread.is_alive() and thread.daemon
-        assert wait_until(
-            lambda: Booking.objects.get(pk=booking.pk).status == Booking.Status.EXPIRED
-        )
+        assert wait_until(lambda: _status(booking) == Booking.Status.EXPIRED)
     finally:
         stopped = thread.stop(timeout=10)
     assert stopped and not thread.is_alive()
