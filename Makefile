@@ -72,3 +72,11 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Benchmarks (bench/README.md): ASGI servers under load, then the money core.
+# Not part of `make test`; a few minutes; loopback only.
+BENCH_ARGS ?=
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/asgi_servers.py --duration 5 --rounds 3 $(BENCH_ARGS)
+	$(BIN)/python bench/pricing_and_ledger.py --repeat 7
