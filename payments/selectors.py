@@ -31,9 +31,37 @@ def booking_get_for_payment_status(*, user: User, booking_id) -> Booking | None:
 
 def payment_current_for_booking(*, booking_id) -> Payment | None:
     """The booking's live payment, else its latest ended one (failed/canceled)."""
-    payments = Payment.objects.filter(booking_id=booking_id)
-    live = payments.exclude(status__in=[Payment.Status.FAILED, Payment.Status.CANCELED])
-    return live.first() or payments.order_by("-created_at").first()
+    current = payment_current_for_bookings(booking_ids=[booking_id])
+    # The id may come as a string (a socket message): take the one entry.
+    return next(iter(current.values()), None)
+
+
+def payment_current_for_bookings(*, booking_ids) -> dict:
+    """Each booking's current payment (as ``payment_current_for_booking``), by
+    booking id, in one query; bookings without a payment are left out."""
+    ended = {Payment.Status.FAILED, Payment.Status.CANCELED}
+    current: dict = {}
+    for payment in Payment.objects.filter(booking_id__in=booking_ids).order_by(
+        "-created_at"
+    ):
+        # Newest first: the first seen is kept unless a live one comes later
+        # (a booking has at most one live payment).
+        seen = current.get(payment.booking_id)
+        if seen is None or (seen.status in ended and payment.status not in ended):
+            current[payment.booking_id] = payment
+    return current
+
+
+def refund_pending_totals(*, payment_ids) -> dict:
+    """The amount of each payment's refunds still pending, by payment id, in one
+    query; payments with none are left out."""
+    rows = (
+        Refund.objects.filter(payment_id__in=payment_ids, status=Refund.Status.PENDING)
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {row["payment_id"]: row["total"] for row in rows}
 
 
 def payment_get_by_intent_for_payer(*, user: User, intent_id: str) -> Payment | None:

@@ -23,7 +23,11 @@ from payments import services as payment_services
 from payments.exceptions import PaymentError
 from payments.models import CHARGED, Payment
 from payments.money import format_money
-from payments.views import payment_status_context, stripe_js_context
+from payments.views import (
+    payment_status_context,
+    payment_status_contexts,
+    stripe_js_context,
+)
 
 MAX_LISTED = 50
 
@@ -135,18 +139,23 @@ def booking_list(request: HttpRequest) -> HttpResponse:
     past = selectors.booking_list_for_client(user=request.user, upcoming=False)
     now = timezone.now()
     context = {
-        "upcoming": [_booking_row(request, b, now) for b in upcoming[:MAX_LISTED]],
-        "past": [_booking_row(request, b, now) for b in past[:MAX_LISTED]],
+        "upcoming": _booking_rows(request, upcoming[:MAX_LISTED], now),
+        "past": _booking_rows(request, past[:MAX_LISTED], now),
         "max_listed": MAX_LISTED,
     }
     return render(request, "bookings/my_bookings.html", context)
 
 
-def _booking_row(request: HttpRequest, booking: Booking, now: dt.datetime) -> dict:
-    """One booking of the list: its live status fragment's context, its
-    time zone and which actions it offers."""
-    row = payment_status_context(booking)
-    payment = row["payment"]
+def _booking_rows(request: HttpRequest, bookings, now: dt.datetime) -> list[dict]:
+    """The bookings of the list: each one's live status fragment's context,
+    its time zone and which actions it offers."""
+    return [
+        _booking_row(request, row, now) for row in payment_status_contexts(bookings)
+    ]
+
+
+def _booking_row(request: HttpRequest, row: dict, now: dt.datetime) -> dict:
+    booking, payment = row["booking"], row["payment"]
     pending = booking.status == Booking.Status.PENDING_PAYMENT
     return {
         **row,

@@ -25,7 +25,7 @@ from bookings.exceptions import BookingError, InvalidPrice
 from bookings.forms import OfferingForm
 from bookings.models import Offering
 from payments.money import exponent
-from payments.views import payment_status_context
+from payments.views import payment_status_contexts
 
 COACH_UPCOMING_LIMIT = 100
 COACH_PAST_PER_PAGE = 20
@@ -50,12 +50,9 @@ def coach_bookings(request: HttpRequest) -> HttpResponse:
         request,
         "bookings/coach_bookings.html",
         {
-            "upcoming": [
-                payment_status_context(booking)
-                for booking in upcoming[:COACH_UPCOMING_LIMIT]
-            ],
+            "upcoming": payment_status_contexts(upcoming[:COACH_UPCOMING_LIMIT]),
             "upcoming_limited": upcoming.count() > COACH_UPCOMING_LIMIT,
-            "past": [payment_status_context(booking) for booking in past],
+            "past": payment_status_contexts(past),
             "past_page": past,
             "time_zone": profile.time_zone if profile else "UTC",
         },

@@ -16,7 +16,11 @@ from payments.views.account import (
 )
 from payments.views.earnings import coach_earnings, coach_earnings_csv
 from payments.views.staff import staff_dashboard
-from payments.views.status import payment_status_context, payment_status_fragment
+from payments.views.status import (
+    payment_status_context,
+    payment_status_contexts,
+    payment_status_fragment,
+)
 
 __all__ = [
     "coach_earnings",
@@ -28,6 +32,7 @@ __all__ = [
     "payment_method_delete",
     "payment_method_list",
     "payment_status_context",
+    "payment_status_contexts",
     "payment_status_fragment",
     "staff_dashboard",
     "stripe_js_context",

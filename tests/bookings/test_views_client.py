@@ -6,7 +6,9 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import Booking
@@ -330,3 +332,20 @@ def test_booking_list_nav_links_for_clients(client, client_user):
     assert '<a href="/bookings/" aria-current="page">My bookings</a>' in page
     assert 'href="/account/payment-methods/"' in page
     assert 'id="nav-notifications"' in page
+
+
+def test_booking_list_queries_do_not_grow_with_bookings(
+    client, client_user, make_booking, zurich_at
+):
+    client.force_login(client_user)
+    make_booking(starts_at=zurich_at(2, 10))
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("bookings:list"))
+    for day in (3, 4, 5):
+        make_booking(starts_at=zurich_at(day, 10))
+
+    with CaptureQueriesContext(connection) as four:
+        response = client.get(reverse("bookings:list"))
+
+    assert response.status_code == 200
+    assert len(four) == len(one)

@@ -7,6 +7,8 @@ import io
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import Booking, Offering
@@ -437,3 +439,19 @@ def test_coach_pages_forbidden_page_is_the_sites_own(client, client_user):
     html = response.content.decode()
     assert "<h1>Not allowed</h1>" in html
     assert 'aria-label="Main"' in html  # the site's layout, with its navigation
+
+
+def test_coach_bookings_queries_do_not_grow_with_bookings(
+    as_coach, make_booking, zurich_at
+):
+    make_booking(starts_at=zurich_at(2, 9))
+    with CaptureQueriesContext(connection) as one:
+        as_coach.get(reverse("coach:bookings"))
+    for day in (3, 4, 5):
+        make_booking(starts_at=zurich_at(day, 9))
+
+    with CaptureQueriesContext(connection) as four:
+        response = as_coach.get(reverse("coach:bookings"))
+
+    assert response.status_code == 200
+    assert len(four) == len(one)
