@@ -493,15 +493,6 @@ def intent_from_payload(obj: dict[str, Any]) -> IntentResult:
     return _intent(obj)
 
 
-def refund_from_payload(obj: dict[str, Any]) -> RefundResult:
-    return RefundResult(
-        id=obj["id"],
-        status=obj.get("status") or "pending",
-        amount=int(obj.get("amount") or 0),
-        currency=obj.get("currency") or "",
-    )
-
-
 def sign_webhook_payload(payload: str, *, secret: str, timestamp: int) -> str:
     """The ``Stripe-Signature`` header Stripe would send for ``payload``.
 
