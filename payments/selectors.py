@@ -145,10 +145,6 @@ def payments_stuck(*, older_than) -> QuerySet[Payment]:
     return Payment.objects.filter(status__in=OPEN, updated_at__lt=older_than)
 
 
-def payments_charged_for_coach(*, coach: User) -> QuerySet[Payment]:
-    return Payment.objects.filter(recipient=coach, status__in=CHARGED)
-
-
 def payment_for_receipt(*, booking_id) -> Payment | None:
     """The booking's charged payment (paid, refunded or disputed), or None.
 
