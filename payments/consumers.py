@@ -7,6 +7,7 @@ import uuid
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from bookings import selectors as booking_selectors
 from payments import realtime, selectors
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
 
     def _may_see(self, booking_id: str) -> bool:
         return (
-            selectors.booking_get_for_payment_status(
+            booking_selectors.booking_get_for_user(
                 user=self.user, booking_id=booking_id
             )
             is not None

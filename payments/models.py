@@ -62,7 +62,16 @@ ALLOWED: dict[str, set[str]] = {
 OPEN = frozenset({*_PRE_CHARGE, S.PROCESSING})
 CHARGED = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED})
 FINAL = frozenset({S.REFUNDED, S.FAILED, S.CANCELED})
+# A payment that ended without money moving; any other payment is "live", and a
+# booking has at most one live payment.
+ENDED = frozenset({S.FAILED, S.CANCELED})
 REFUNDABLE = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED})
+
+
+class PaymentQuerySet(models.QuerySet):
+    def live(self) -> "PaymentQuerySet":
+        """Payments that have not ended (not failed, not canceled)."""
+        return self.exclude(status__in=ENDED)
 
 
 class Payment(models.Model):
@@ -119,6 +128,8 @@ class Payment(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

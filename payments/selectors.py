@@ -9,10 +9,10 @@ from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
-from bookings import selectors as booking_selectors
 from bookings.models import Booking, CoachProfile
 from payments.models import (
     CHARGED,
+    ENDED,
     OPEN,
     LedgerEntry,
     Notification,
@@ -22,11 +22,6 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.money import normalize_currency, to_major
-
-
-def booking_get_for_payment_status(*, user: User, booking_id) -> Booking | None:
-    """The booking, if ``user`` is its payer, its coach or an admin."""
-    return booking_selectors.booking_get_for_user(user=user, booking_id=booking_id)
 
 
 def payment_current_for_booking(*, booking_id) -> Payment | None:
@@ -39,7 +34,6 @@ def payment_current_for_booking(*, booking_id) -> Payment | None:
 def payment_current_for_bookings(*, booking_ids) -> dict:
     """Each booking's current payment (as ``payment_current_for_booking``), by
     booking id, in one query; bookings without a payment are left out."""
-    ended = {Payment.Status.FAILED, Payment.Status.CANCELED}
     current: dict = {}
     for payment in Payment.objects.filter(booking_id__in=booking_ids).order_by(
         "-created_at"
@@ -47,7 +41,7 @@ def payment_current_for_bookings(*, booking_ids) -> dict:
         # Newest first: the first seen is kept unless a live one comes later
         # (a booking has at most one live payment).
         seen = current.get(payment.booking_id)
-        if seen is None or (seen.status in ended and payment.status not in ended):
+        if seen is None or (seen.status in ENDED and payment.status not in ENDED):
             current[payment.booking_id] = payment
     return current
 

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings import selectors as booking_selectors
 from bookings.models import Booking
 from payments import selectors, services
 from payments.api.common import (
@@ -224,7 +225,7 @@ class PaymentStatusApi(APIView):
         },
     )
     def get(self, request: Request, booking_id: str) -> Response:
-        booking = selectors.booking_get_for_payment_status(
+        booking = booking_selectors.booking_get_for_user(
             user=request.user, booking_id=parse_uuid(booking_id)
         )
         if booking is None:

@@ -121,7 +121,7 @@ def _open_payment(*, booking: Booking, actor) -> Payment:
         with transaction.atomic():
             booking = Booking.objects.select_for_update().get(pk=booking.pk)
             _ensure_payable(booking)
-            live = booking.payments.exclude(status__in=[_S.FAILED, _S.CANCELED]).first()
+            live = booking.payments.live().first()
             if live is not None:
                 if live.status not in OPEN:
                     raise BookingNotPayable(
@@ -145,7 +145,7 @@ def _open_payment(*, booking: Booking, actor) -> Payment:
     except IntegrityError:
         # Lost a race on the one-live-payment constraint (SQLite has no row
         # locks): the winner's payment is the open one.
-        return booking.payments.exclude(status__in=[_S.FAILED, _S.CANCELED]).get()
+        return booking.payments.live().get()
 
 
 def _ensure_payable(booking: Booking) -> None:

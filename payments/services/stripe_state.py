@@ -193,11 +193,7 @@ def payment_sync_for_payer(*, booking: Booking, actor) -> None:
     else, or any other state, reads only our database. Never raises for
     Stripe trouble: the status is then simply what we knew.
     """
-    payment = (
-        Payment.objects.filter(booking=booking, payer=actor)
-        .exclude(status__in=[_S.FAILED, _S.CANCELED])
-        .first()
-    )
+    payment = Payment.objects.filter(booking=booking, payer=actor).live().first()
     if payment is None or payment.status != _S.REQUIRES_ACTION:
         return
     try:

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from bookings import selectors as booking_selectors
 from bookings.models import Booking
 from payments import selectors
 from payments.models import FINAL
@@ -74,7 +75,7 @@ def payment_status_fragment(request: HttpRequest, booking_id) -> HttpResponse:
 
     Anyone else gets a 404, as for a booking that does not exist.
     """
-    booking = selectors.booking_get_for_payment_status(
+    booking = booking_selectors.booking_get_for_user(
         user=request.user, booking_id=booking_id
     )
     if booking is None:
