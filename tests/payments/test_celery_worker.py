@@ -10,16 +10,11 @@ effect in the database.
 
 import datetime as dt
 import os
-import subprocess
 import sys
-import time
 import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -29,6 +24,7 @@ from payments.models import Notification, Payment, WebhookEvent
 from payments.services.events import webhook_event_store
 from payments.tasks import process_webhook_event, reconcile_payments
 from tests.payments.stripe_side import confirm_at_stripe, intent_event
+from tests.processes import LoggedProcess, test_database_url
 
 pytestmark = [
     pytest.mark.skipif(
@@ -46,45 +42,6 @@ pytestmark = [
 ]
 
 START_TIMEOUT = 60
-TASK_TIMEOUT = 30
-
-
-class Worker:
-    def __init__(self, queue: str, log: Path, process: subprocess.Popen):
-        self.queue, self.log, self.process = queue, log, process
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, condition, what: str, timeout: float = TASK_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        pytest.fail(f"{what}: not within {timeout}s. Worker log:\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # warm shutdown: finish the task at hand
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def _test_database_url() -> str:
-    """The database pytest-django made (``test_<name>``), as a DATABASE_URL."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 @pytest.fixture
@@ -92,45 +49,40 @@ def worker(transactional_db, localstripe_url, tmp_path, settings):
     queue = f"test-worker-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "STRIPE_API_BASE": localstripe_url,
         # Notification emails go to the worker's log, not to an SMTP server.
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     }
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "coaching",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-                "--",
-                # What the worker enqueues itself (notification emails) goes
-                # to its queue too.
-                f"task.default_queue={queue}",
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    running = Worker(queue, log, process)
+    running = LoggedProcess(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "coaching",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--",
+            # What the worker enqueues itself (notification emails) goes
+            # to its queue too.
+            f"task.default_queue={queue}",
+        ],
+        env,
+        tmp_path / "worker.log",
+    )
     try:
         running.wait_for(
             lambda: " ready." in running.output(), "worker start", START_TIMEOUT

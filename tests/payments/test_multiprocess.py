@@ -20,18 +20,16 @@ import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
 from websockets.sync.client import connect
 
@@ -40,6 +38,7 @@ from coaching.celery import app as celery_app
 from payments import gateway, services
 from payments.models import Payment, WebhookEvent
 from tests.payments.conftest import VISA
+from tests.processes import LoggedProcess, test_database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -63,56 +62,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _test_database_url() -> str:
-    """The database pytest-django made (``test_<name>``), as a DATABASE_URL."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-class Process:
-    """A child process whose output goes to a log file."""
-
-    def __init__(self, name: str, args: list[str], env: dict, log: Path):
-        self.name, self.log = name, log
-        with log.open("wb") as out:
-            self.popen = subprocess.Popen(
-                args,
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, condition, what: str, timeout: float = START_TIMEOUT) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.popen.poll() is not None:
-                break
-            time.sleep(0.1)
-        pytest.fail(f"{self.name}: {what} not within {timeout}s:\n{self.output()}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
-
-
-class AsgiProcess(Process):
+class AsgiProcess(LoggedProcess):
     def __init__(self, name: str, env: dict, log: Path):
         self.port = _free_port()
         super().__init__(
@@ -165,7 +115,7 @@ def process_env(transactional_db, localstripe_url) -> dict:
     Stripe, and the environment the tests run with (secret key, hosts)."""
     return {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
         "STRIPE_API_BASE": localstripe_url,
@@ -205,7 +155,7 @@ def worker(process_env, tmp_path):
     queue = celery_app.conf.task_default_queue
     with celery_app.connection_for_write() as broker:
         broker.default_channel.queue_purge(queue)
-    process = Process(
+    process = LoggedProcess(
         "worker",
         [
             sys.executable,
