@@ -58,6 +58,8 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
+from tests.payments import conftest as payment_fixtures
+
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
@@ -75,6 +77,12 @@ CHROMIUM_ARGS = [
 DEFAULT_TIMEOUT_MS = 10_000
 SERVER_START_TIMEOUT = 10.0
 HERE = Path(__file__).resolve().parent
+
+
+# The payment tests' Stripe fixtures (the emulator client, cards as Stripe.js
+# makes them), for every browser test.
+stripe_client = payment_fixtures.stripe_client
+make_card = payment_fixtures.make_card
 
 
 def _skip_reason() -> str | None:

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-import stripe
 from django.conf import settings
 
 from bookings import services as booking_services
@@ -63,22 +62,6 @@ def offering(coach):
         coach=coach, title="Quick check-in", duration_minutes=30, price_amount=5500
     )
     return factories.OfferingFactory(coach=coach, title="Deep-dive session")
-
-
-@pytest.fixture
-def make_card(localstripe_url):
-    """A card PaymentMethod at the emulator, as Stripe.js would make it."""
-    client = stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY, base_addresses={"api": localstripe_url}
-    )
-
-    def make(number: str = VISA) -> str:
-        card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-        return client.v1.payment_methods.create(
-            params={"type": "card", "card": card}
-        ).id
-
-    return make
 
 
 def shoot(page, name: str) -> None:

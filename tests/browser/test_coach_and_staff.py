@@ -20,7 +20,6 @@ from bookings.models import Booking, Offering
 from payments import services
 from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
 from tests import factories
-from tests.payments import conftest as payment_fixtures
 from tests.payments.conftest import next_slot
 from tests.payments.stripe_side import confirm_at_stripe, intent_event, store_dead_event
 
@@ -29,8 +28,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Cards made at localstripe, as in the payments tests.
-stripe_client = payment_fixtures.stripe_client
-make_card = payment_fixtures.make_card
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 SIZES = {"desktop": (1280, 800), "phone": (390, 844)}

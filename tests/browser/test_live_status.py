@@ -8,8 +8,6 @@ import json
 import re
 
 import pytest
-import stripe
-from django.conf import settings
 
 from bookings import services as booking_services
 from payments import services
@@ -22,22 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Polling waits at most 30 s between two polls.
 POLLED_WITHIN_MS = 40_000
-
-
-@pytest.fixture
-def make_card(localstripe_url):
-    """A card PaymentMethod at the emulator, as Stripe.js would make it."""
-    client = stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY, base_addresses={"api": localstripe_url}
-    )
-
-    def make(number: str = VISA) -> str:
-        card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-        return client.v1.payment_methods.create(
-            params={"type": "card", "card": card}
-        ).id
-
-    return make
 
 
 class SocketSwitch:
