@@ -9,10 +9,8 @@ desktop and phone widths land in docs/screenshots/client-*.png.
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from bookings import services as booking_services
 from bookings.models import Booking
@@ -31,8 +29,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MASTERCARD = "5555555555554444"
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 @pytest.fixture(autouse=True)
@@ -62,15 +58,6 @@ def offering(coach):
         coach=coach, title="Quick check-in", duration_minutes=30, price_amount=5500
     )
     return factories.OfferingFactory(coach=coach, title="Deep-dive session")
-
-
-def shoot(page, name: str) -> None:
-    """Full-page screenshots at both widths, back at desktop width afterwards."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=SHOTS / f"client-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"])))
 
 
 def fill_card(page, number: str) -> None:
@@ -132,14 +119,14 @@ def paid_booking(asgi_live_server, make_card, client_user, offering, days=3):
 
 
 def test_client_books_and_pays_with_new_card_sees_paid(
-    page, login, client_user, coach, offering
+    page, screenshot, login, client_user, coach, offering
 ):
     login(page, client_user)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"/coaches/{coach.pk}/")
     expect(page.get_by_role("heading", name="Anna Keller")).to_be_visible()
     expect(page.get_by_role("cell", name="CHF 55.00 incl. 8.1 % VAT")).to_be_visible()
-    shoot(page, "coach")
+    screenshot(page, "client-coach")
 
     booking = book_first_free_time(page, coach, offering)
     assert booking.client == client_user
@@ -155,18 +142,18 @@ def test_client_books_and_pays_with_new_card_sees_paid(
     expect(page.get_by_label("A new card")).to_be_checked()
     fill_card(page, VISA)
     page.get_by_label("Save this card for next time").check()
-    shoot(page, "checkout")
+    screenshot(page, "client-checkout")
 
     pay(page)
 
     expect_paid(page, booking)
     saved = SavedPaymentMethod.objects.get(user=client_user)
     assert (saved.last4, saved.is_default) == ("4242", True)
-    shoot(page, "booking-paid")
+    screenshot(page, "client-booking-paid")
 
 
 def test_checkout_declined_card_shows_decline_then_visa_pays_same_booking(
-    page, login, client_user, coach, offering
+    page, screenshot, login, client_user, coach, offering
 ):
     login(page, client_user)
     booking = book_first_free_time(page, coach, offering)
@@ -183,7 +170,7 @@ def test_checkout_declined_card_shows_decline_then_visa_pays_same_booking(
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PENDING_PAYMENT
     assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
-    shoot(page, "checkout-declined")
+    screenshot(page, "client-checkout-declined")
 
     fill_card(page, VISA)
     pay(page)
@@ -236,7 +223,7 @@ def test_checkout_3d_secure_failed_leaves_booking_payable(
 
 
 def test_checkout_saved_default_card_is_preselected_and_pays(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     services.payment_method_attach(
         user=client_user, payment_method_id=make_card(VISA), make_default=True,
@@ -252,7 +239,7 @@ def test_checkout_saved_default_card_is_preselected_and_pays(
     default = page.get_by_label(re.compile(r"Visa •••• 4242"))
     expect(default).to_be_checked()
     expect(page.locator("[data-new-card-panel]")).to_be_hidden()
-    shoot(page, "checkout-saved-card")
+    screenshot(page, "client-checkout-saved-card")
     # A double click pays once: the button is disabled while a payment runs.
     page.get_by_role("button", name=re.compile(r"^Pay CHF")).dblclick()
 
@@ -302,7 +289,9 @@ def test_checkout_without_javascript_pays_with_saved_card(
 # --- saved cards ---------------------------------------------------------------------
 
 
-def test_payment_methods_add_set_default_and_delete(page, login, client_user):
+def test_payment_methods_add_set_default_and_delete(
+    page, screenshot, login, client_user
+):
     login(page, client_user)
     page.goto("/account/payment-methods/")
     expect(page.get_by_text("You have no saved cards.")).to_be_visible()
@@ -320,7 +309,7 @@ def test_payment_methods_add_set_default_and_delete(page, login, client_user):
     second = page.locator(".saved-card", has_text="4444")
     expect(first.locator(".default-badge")).to_have_text("Default")
     expect(second.locator(".default-badge")).to_have_count(0)
-    shoot(page, "payment-methods")
+    screenshot(page, "client-payment-methods")
 
     second.get_by_role("button", name="Make default").click()
     expect(second.locator(".default-badge")).to_have_text("Default")
@@ -351,7 +340,7 @@ def test_payment_methods_add_set_default_and_delete(page, login, client_user):
 
 
 def test_cancel_within_window_shows_refund_then_refunded_live(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     booking = paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
@@ -359,16 +348,16 @@ def test_cancel_within_window_shows_refund_then_refunded_live(
     page.goto("/bookings/")
     row = page.locator(".booking-row", has_text="Deep-dive session")
     expect(row.locator(".payment-status-summary")).to_have_text("Paid — CHF 100.00")
-    shoot(page, "my-bookings")
+    screenshot(page, "client-my-bookings")
 
     page.goto(f"/bookings/{booking.pk}/receipt/")
     expect(page.get_by_role("row", name="Total paid CHF 100.00")).to_be_visible()
     expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
-    shoot(page, "receipt")
+    screenshot(page, "client-receipt")
 
     page.goto(f"/bookings/{booking.pk}/cancel/")
     expect(page.locator(".refund-preview")).to_contain_text("You get CHF 100.00 back.")
-    shoot(page, "cancel")
+    screenshot(page, "client-cancel")
     page.get_by_role("button", name="Yes, cancel the booking").click()
 
     page.wait_for_url(f"**/bookings/{booking.pk}/")
@@ -399,14 +388,14 @@ def test_my_bookings_row_follows_refund_without_reload(
 
 
 def test_notifications_mark_read_updates_nav_count(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
     page.goto("/notifications/")
     nav = page.locator("#nav-notifications")
     expect(nav).to_have_text("Notifications 1 unread")
-    shoot(page, "notifications")
+    screenshot(page, "client-notifications")
 
     page.get_by_role("button", name="Mark as read").click()
 
