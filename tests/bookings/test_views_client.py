@@ -55,10 +55,11 @@ def test_coach_detail_anonymous_sees_bio_offerings_prices_and_times(
     assert "Helps people get unstuck." in page
     assert "CHF 100.00" in page and "CHF 55.00" in page
     assert "incl. 8.1 % VAT" in page
-    # Times are listed, but booking needs an account.
+    # Times are listed; choosing one as a visitor leads to the login page.
     assert 'class="slot"' in page
-    assert "Log in to book" in page
+    assert "Choose a time, then log in or sign up to book it." in page
     assert 'name="starts_at"' not in page
+    assert re.search(r'<a class="slot" href="/login/\?next=', page)
 
 
 def test_coach_detail_times_are_in_coach_zone_by_default(client, coach, offering):
@@ -349,3 +350,89 @@ def test_booking_list_queries_do_not_grow_with_bookings(
 
     assert response.status_code == 200
     assert len(four) == len(one)
+
+
+# --- a visitor chooses a time first, logs in, and comes back to it ----------------
+
+
+def _choose_links(response) -> list[str]:
+    import html as html_lib
+
+    return [
+        html_lib.unescape(href)
+        for href in re.findall(r'<a class="slot" href="([^"]+)"', html(response))
+    ]
+
+
+def test_visitor_choosing_a_time_logs_in_and_comes_back_with_it_chosen(
+    client, client_user, coach, offering
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.factories import PASSWORD
+
+    page = client.get(coach_url(coach, tz="America/New_York", offering=offering.pk))
+    link = _choose_links(page)[1]
+    assert urlsplit(link).path == reverse("accounts:login")
+    next_url = parse_qs(urlsplit(link).query)["next"][0]
+    chosen = parse_qs(urlsplit(next_url).query)
+    # The offering, the start and the viewer's zone survive the detour.
+    assert chosen["offering"] == [str(offering.pk)]
+    assert chosen["tz"] == ["America/New_York"]
+    start = chosen["start"][0]
+
+    login_page = client.get(link)
+    assert f'name="next" value="{next_url}"'.replace("&", "&amp;") in html(login_page)
+    response = client.post(
+        link, {"email": client_user.email, "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response.url == next_url
+
+    back = client.get(response.url)
+    assert back.status_code == 200
+    assert re.search(
+        rf'name="starts_at" value="{re.escape(start)}" checked', html(back)
+    ), html(back)
+    assert "(America/New_York)" in html(back)
+    assert "Confirm to hold it and pay." in html(back)
+    # Confirming books that slot and goes to checkout.
+    booked = client.post(
+        book_url(coach),
+        {"offering": offering.pk, "starts_at": start, "tz": "America/New_York"},
+    )
+    booking = Booking.objects.get(client=client_user)
+    assert booked.url == reverse("bookings:checkout", args=[booking.pk])
+    assert booking.starts_at == dt.datetime.fromisoformat(start)
+
+
+def test_visitor_posting_a_booking_is_sent_to_log_in_with_the_slot(
+    client, coach, offering
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    page = client.get(coach_url(coach))
+    start = parse_qs(
+        urlsplit(parse_qs(urlsplit(_choose_links(page)[0]).query)["next"][0]).query
+    )["start"][0]
+
+    response = client.post(
+        book_url(coach), {"offering": offering.pk, "starts_at": start}
+    )
+
+    assert response.status_code == 302
+    assert urlsplit(response.url).path == reverse("accounts:login")
+    next_url = parse_qs(urlsplit(response.url).query)["next"][0]
+    assert parse_qs(urlsplit(next_url).query)["start"] == [start]
+    assert not Booking.objects.exists()
+
+
+def test_coach_detail_ignores_a_chosen_start_that_is_not_free(
+    client, client_user, coach, offering
+):
+    client.force_login(client_user)
+
+    response = client.get(coach_url(coach, start="2001-01-01T00:00:00%2B00:00"))
+
+    assert response.status_code == 200
+    assert " checked" not in html(response)
