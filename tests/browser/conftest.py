@@ -299,8 +299,6 @@ def browser():
 # --- journeys start at the front door -------------------------------------------------
 
 FRONT_DOOR = "/"
-# Off until every journey is converted to start at the front door.
-ENFORCE_FRONT_DOOR = False
 # What a refusal looks like: the status, or where it sends the visitor.
 REFUSED_STATUSES = {401, 403, 404, 405}
 LOGIN_PATH = "/login/"
@@ -362,12 +360,7 @@ def new_context(browser, asgi_live_server):
         new_page = context.new_page
 
         def guarded_page():
-            page = new_page()
-            if ENFORCE_FRONT_DOOR:
-                _guard(page, asgi_live_server.url)
-            else:
-                page.goto_unguarded = page.goto
-            return _watch(page, problems)
+            return _watch(_guard(new_page(), asgi_live_server.url), problems)
 
         context.new_page = guarded_page
         contexts.append(context)

@@ -70,10 +70,28 @@ def fill_card(page, number: str) -> None:
     card.get_by_label("Postal code").fill("8001")
 
 
+def nav(page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def open_coach_page(page, coach) -> None:
+    """From the front door: the coach's name on the home page."""
+    page.goto("/")
+    page.get_by_role("link", name=coach.display_name, exact=True).click()
+    expect(page.get_by_role("heading", name=coach.display_name)).to_be_visible()
+
+
+def choose_offering(page, coach, offering) -> None:
+    """From the front door: the offering's "Book" on the home page."""
+    page.goto("/")
+    page.get_by_role(
+        "link", name=f"Book {offering.title} with {coach.display_name}"
+    ).click()
+
+
 def book_first_free_time(page, coach, offering) -> Booking:
-    """On the coach's page: pick the offering, the first free time, book it."""
-    page.goto(f"/coaches/{coach.pk}/")
-    page.locator(".offerings").get_by_role("link", name=offering.title).click()
+    """From the front door: the offering's "Book", the first free time, book it."""
+    choose_offering(page, coach, offering)
     expect(
         page.get_by_role("heading", name=f"Free times: {offering.title}")
     ).to_be_visible()
@@ -123,8 +141,7 @@ def test_client_books_and_pays_with_new_card_sees_paid(
 ):
     login(page, client_user)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"/coaches/{coach.pk}/")
-    expect(page.get_by_role("heading", name="Anna Keller")).to_be_visible()
+    open_coach_page(page, coach)
     expect(page.get_by_role("cell", name="CHF 55.00 incl. 8.1 % VAT")).to_be_visible()
     screenshot(page, "client-coach")
 
@@ -249,7 +266,7 @@ def test_checkout_saved_default_card_is_preselected_and_pays(
 
 
 def test_checkout_without_javascript_pays_with_saved_card(
-    browser, asgi_live_server, client_user, coach, offering, make_card
+    new_context, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     services.payment_method_attach(
         user=client_user, payment_method_id=make_card(VISA), make_default=True,
@@ -262,28 +279,17 @@ def test_checkout_without_javascript_pays_with_saved_card(
         starts_at=next_slot(),
         actor=client_user,
     )
-    context = browser.new_context(
-        base_url=asgi_live_server.url, java_script_enabled=False
-    )
-    try:
-        page = context.new_page()
-        page.goto("/login/")
-        page.locator("input[name=email]").fill(client_user.email)
-        page.locator("input[name=password]").fill(factories.PASSWORD)
-        page.locator("form[action='/login/'] button[type=submit]").click()
-        page.goto(f"/bookings/{booking.pk}/checkout/")
-        expect(page.get_by_label(re.compile(r"Visa •••• 4242"))).to_be_checked()
-        page.get_by_role("button", name="Pay CHF 100.00").click()
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, client_user, password=factories.PASSWORD)
+    nav(page).get_by_role("link", name="My bookings").click()
+    # A link that looks like a button (role=button).
+    page.get_by_role("button", name=f"Pay — {offering.title}").click()
+    expect(page.get_by_label(re.compile(r"Visa •••• 4242"))).to_be_checked()
+    page.get_by_role("button", name="Pay CHF 100.00").click()
 
-        page.wait_for_url(f"**/bookings/{booking.pk}/")
-        expect(page.locator(".payment-status-summary")).to_have_text(
-            "Paid — CHF 100.00"
-        )
-        expect(
-            page.get_by_text("Thank you: your payment went through.")
-        ).to_be_visible()
-    finally:
-        context.close()
+    page.wait_for_url(f"**/bookings/{booking.pk}/")
+    expect(page.locator(".payment-status-summary")).to_have_text("Paid — CHF 100.00")
+    expect(page.get_by_text("Thank you: your payment went through.")).to_be_visible()
 
 
 # --- saved cards ---------------------------------------------------------------------
@@ -293,7 +299,8 @@ def test_payment_methods_add_set_default_and_delete(
     page, screenshot, login, client_user
 ):
     login(page, client_user)
-    page.goto("/account/payment-methods/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Cards").click()
     expect(page.get_by_text("You have no saved cards.")).to_be_visible()
 
     fill_card(page, VISA)
@@ -345,17 +352,19 @@ def test_cancel_within_window_shows_refund_then_refunded_live(
     booking = paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
 
-    page.goto("/bookings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
     row = page.locator(".booking-row", has_text="Deep-dive session")
     expect(row.locator(".payment-status-summary")).to_have_text("Paid — CHF 100.00")
     screenshot(page, "client-my-bookings")
 
-    page.goto(f"/bookings/{booking.pk}/receipt/")
+    row.get_by_role("link", name="Receipt — Deep-dive session").click()
     expect(page.get_by_role("row", name="Total paid CHF 100.00")).to_be_visible()
     expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
     screenshot(page, "client-receipt")
 
-    page.goto(f"/bookings/{booking.pk}/cancel/")
+    page.go_back()
+    row.get_by_role("link", name="Cancel — Deep-dive session").click()
     expect(page.locator(".refund-preview")).to_contain_text("You get CHF 100.00 back.")
     screenshot(page, "client-cancel")
     page.get_by_role("button", name="Yes, cancel the booking").click()
@@ -371,7 +380,8 @@ def test_my_bookings_row_follows_refund_without_reload(
 ):
     booking = paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
-    page.goto("/bookings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
     summary = page.locator(f'[data-booking-id="{booking.pk}"] .payment-status-summary')
     expect(summary).to_have_text("Paid — CHF 100.00")
     expect(page.locator("html")).to_have_attribute("data-payments-feed", "live")
@@ -392,20 +402,24 @@ def test_notifications_mark_read_updates_nav_count(
 ):
     paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
-    page.goto("/notifications/")
-    nav = page.locator("#nav-notifications")
-    expect(nav).to_have_text("Notifications 1 unread")
+    page.goto("/")
+    unread = page.locator("#nav-notifications")
+    expect(unread).to_have_text("Notifications 1 unread")
+    unread.click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
     screenshot(page, "client-notifications")
 
     page.get_by_role("button", name="Mark as read").click()
 
-    expect(nav).to_have_text("Notifications")
+    expect(unread).to_have_text("Notifications")
     expect(page.locator(".notification.unread")).to_have_count(0)
 
 
 def test_coach_page_day_switch_and_time_zone(page, login, client_user, coach, offering):
     login(page, client_user)
-    page.goto(f"/coaches/{coach.pk}/?tz=America/New_York")
+    choose_offering(page, coach, offering)
+    page.get_by_label("Show times in").select_option("America/New_York")
+    page.get_by_role("button", name="Show", exact=True).click()
     legend = page.locator(".slot-picker legend")
     expect(legend).to_contain_text("(America/New_York)")
     days = page.locator(".day-nav a")
@@ -423,7 +437,7 @@ def test_coach_page_books_with_keyboard_only_and_focus_is_visible(
     page, login, client_user, coach, offering
 ):
     login(page, client_user)
-    page.goto(f"/coaches/{coach.pk}/?offering={offering.pk}")
+    choose_offering(page, coach, offering)
 
     for _ in range(80):
         page.keyboard.press("Tab")
