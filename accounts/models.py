@@ -61,6 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[validate_time_zone],
     )
     is_active = models.BooleanField(default=True)
+    # False from a sign-up until its emailed link is followed (the account is
+    # inactive meanwhile): only the owner of the address can start using it.
+    email_verified = models.BooleanField(_("email verified"), default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
