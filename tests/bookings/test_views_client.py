@@ -91,8 +91,31 @@ def test_coach_detail_viewer_zone_converts_times(
     starts = [dt.datetime.fromisoformat(v) for v in slot_values(response)]
     assert starts[0] == zurich_at(3, 7)
     assert all(s.utcoffset() == dt.timedelta(0) for s in starts)
-    # Remembered for the client's other pages.
-    assert client.session["viewer_tz"] == "America/New_York"
+    # A look in another zone: the client's own zone (their account's) is
+    # what their other pages keep using.
+    assert "viewer_tz" not in client.session
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Europe/Zurich"
+
+
+def test_coach_detail_logged_in_viewer_sees_times_in_their_account_zone(
+    client, coach, offering
+):
+    client.force_login(factories.ClientFactory(time_zone="Asia/Tokyo"))
+
+    response = client.get(coach_url(coach))
+
+    assert "(Asia/Tokyo)" in html(response)
+
+
+def test_coach_detail_visitor_zone_pick_is_remembered_for_the_session(
+    client, coach, offering
+):
+    client.get(coach_url(coach, tz="America/New_York"))
+
+    response = client.get(coach_url(coach))
+
+    assert "(America/New_York)" in html(response)
 
 
 def test_coach_detail_unknown_zone_falls_back_to_coach_zone(client, coach, offering):
@@ -436,3 +459,25 @@ def test_coach_detail_ignores_a_chosen_start_that_is_not_free(
 
     assert response.status_code == 200
     assert " checked" not in html(response)
+
+
+def test_booking_pages_show_times_in_the_viewers_own_zone_named(
+    client, client_user, coach, booking
+):
+    from accounts.zones import format_when
+
+    client_user.time_zone = "America/New_York"
+    client_user.save(update_fields=["time_zone"])
+    client.force_login(client_user)
+
+    detail = html(client.get(reverse("bookings:detail", args=[booking.pk])))
+    listing = html(client.get(reverse("bookings:list")))
+
+    in_new_york = format_when(booking.starts_at, "America/New_York", with_zone=False)
+    assert f">{in_new_york}</time>" in detail
+    assert "(America/New_York)" in detail and "(Europe/Zurich)" not in detail
+    assert "(America/New_York)" in listing and "(Europe/Zurich)" not in listing
+    # The coach reads the same booking in their zone.
+    client.force_login(coach)
+    coach_view = html(client.get(reverse("bookings:detail", args=[booking.pk])))
+    assert "(Europe/Zurich)" in coach_view
