@@ -18,12 +18,16 @@ from payments.exceptions import (
     PriceMismatch,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, FINAL, OPEN, Payment
+from payments.models import ALLOWED, ENDED, FINAL, OPEN, Payment
 from payments.money import MoneyError, normalize_currency, to_minor
 from payments.pricing import percent_to_bps
 from payments.services import _core
 from payments.services.methods import customer_get_or_create, payment_method_for_payer
-from payments.services.stripe_state import FROM_STRIPE, payment_apply_intent_state
+from payments.services.stripe_state import (
+    FROM_STRIPE,
+    payment_apply_intent_state,
+    payment_cancel,
+)
 
 logger = logging.getLogger("payments")
 _S = Payment.Status
@@ -49,6 +53,13 @@ def payment_create_intent(
         _check_price(booking, requested_price)
 
     payment = _open_payment(booking=booking, actor=actor)
+    if payment.status == _S.REQUIRES_ACTION:
+        # The client starts paying again while a 3-D Secure challenge is
+        # unanswered (they left it, or closed the tab): that intent cannot be
+        # confirmed with another card at every Stripe (localstripe refuses),
+        # so it ends here, unless the bank's answer reached Stripe meanwhile.
+        payment_settle_abandoned_challenge(payment=payment, actor=actor)
+        payment = _open_payment(booking=booking, actor=actor)
     if payment.stripe_payment_intent_id:
         return payment, gateway.payment_intent_retrieve(
             payment.stripe_payment_intent_id
@@ -113,6 +124,51 @@ def payment_create_intent(
         payment.currency,
     )
     return payment, intent
+
+
+def payment_settle_abandoned_challenge(*, payment: Payment, actor) -> Payment:
+    """End a payment whose 3-D Secure challenge was left unanswered.
+
+    Reads the intent at Stripe first: if the bank answered meanwhile (paid,
+    processing or failed), that outcome is recorded and nothing is cancelled.
+    Otherwise the intent is cancelled at Stripe (idempotency key
+    ``payment:<id>:cancel``) and the payment ends ``canceled``, so a charge
+    can only ever come from one intent. Holds the payment's confirm lease
+    while it talks to Stripe (never a row lock), so a confirm running at the
+    same time finishes first. Raises PaymentInProgress if that confirm does
+    not finish, ProviderUnavailable if Stripe does not answer.
+    """
+    if not _core.claim_lease(payment, "confirm_lease_until", status=_S.REQUIRES_ACTION):
+        payment = _core.wait_for(
+            payment,
+            lambda p: p.status != _S.REQUIRES_ACTION,
+            field="confirm_lease_until",
+        )
+        if payment.status == _S.REQUIRES_ACTION and payment.confirm_lease_until:
+            raise PaymentInProgress(
+                _("This payment is being confirmed. Try again in a moment.")
+            )
+        if payment.status != _S.REQUIRES_ACTION:
+            return payment
+        return payment_settle_abandoned_challenge(payment=payment, actor=actor)
+    try:
+        intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
+        if intent.status != "requires_action":
+            return payment_apply_intent_state(
+                payment=payment, intent=intent, cause="challenge_answered", actor=actor
+            )
+        payment = payment_cancel(
+            payment=payment, actor=actor, cause="challenge_abandoned"
+        )
+    finally:
+        _core.release_lease(payment, "confirm_lease_until")
+    logger.info(
+        "payment.challenge_abandoned payment=%s intent=%s status=%s",
+        payment.pk,
+        payment.stripe_payment_intent_id,
+        payment.status,
+    )
+    return payment
 
 
 def _open_payment(*, booking: Booking, actor) -> Payment:
@@ -272,6 +328,13 @@ def payment_confirm(
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent
+            if intent.status == "requires_action":
+                return _confirm_during_challenge(
+                    payment=payment,
+                    intent=intent,
+                    payment_method_id=payment_method_id,
+                    actor=actor,
+                )
         card = payment_method_for_payer(
             user=actor,
             payment_method_id=payment_method_id,
@@ -293,6 +356,36 @@ def payment_confirm(
         # Released only once the outcome is stored, so waiting callers see it.
         _core.release_lease(payment, "confirm_lease_until")
     return payment, intent
+
+
+def _confirm_during_challenge(
+    *, payment: Payment, intent: IntentResult, payment_method_id: str, actor
+) -> tuple[Payment, IntentResult]:
+    """A confirm for an intent still waiting for its 3-D Secure answer.
+
+    The same card: the challenge is still to be answered, so the answer is
+    the same ``requires_action`` (confirm is idempotent). Another card: the
+    client gave up on the challenge; that intent is ended (not re-confirmed,
+    which localstripe refuses) and the client starts a fresh payment, as
+    after a decline. The caller holds the confirm lease.
+    """
+    if payment_method_id == payment.stripe_payment_method_id:
+        return payment_apply_intent_state(
+            payment=payment, intent=intent, cause="confirm_retry", actor=actor
+        ), intent
+    payment = payment_cancel(payment=payment, actor=actor, cause="challenge_abandoned")
+    if payment.status not in ENDED:
+        # The bank answered just before the cancel: that answer stands.
+        return payment, gateway.payment_intent_retrieve(
+            payment.stripe_payment_intent_id
+        )
+    raise BookingNotPayable(
+        _(
+            "The earlier payment was waiting for your bank's confirmation and has "
+            "been stopped, so nothing was charged. Start the payment again."
+        ),
+        paymentStatus=payment.status,
+    )
 
 
 def _remember_card(payment: Payment, card: gateway.Card) -> None:
