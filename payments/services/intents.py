@@ -13,16 +13,21 @@ from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
+    PaymentError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, ENDED, FINAL, OPEN, Payment
+from payments.models import ALLOWED, CHARGED, ENDED, FINAL, OPEN, Payment
 from payments.money import MoneyError, normalize_currency, to_minor
 from payments.pricing import percent_to_bps
 from payments.services import _core
-from payments.services.methods import customer_get_or_create, payment_method_for_payer
+from payments.services.methods import (
+    customer_get_or_create,
+    payment_method_attach,
+    payment_method_for_payer,
+)
 from payments.services.stripe_state import (
     FROM_STRIPE,
     payment_apply_intent_state,
@@ -263,9 +268,15 @@ def _number(value: Any) -> Decimal | int | str:
 
 
 def payment_confirm(
-    *, payment: Payment, payment_method_id: str, actor
+    *, payment: Payment, payment_method_id: str, actor, save_card: bool = False
 ) -> tuple[Payment, IntentResult]:
     """Confirm the intent with a card, server-side. Idempotent per intent.
+
+    With ``save_card`` the card is saved with the payment: real Stripe sets
+    it up during the payment's own 3-D Secure check (one challenge, not a
+    SetupIntent's and then the payment's), and once the payment has gone
+    through, the card joins the payer's saved cards (a failure to save it
+    is logged, never reported as a failed payment).
 
     A payment already past confirmation is returned as it is, with no second
     charge, also under concurrent calls (one lease holder talks to Stripe,
@@ -276,6 +287,20 @@ def payment_confirm(
     someone else's payment, BookingNotPayable when the payment has ended or
     the hold expired, ProviderUnavailable if Stripe does not answer.
     """
+    payment, intent = _confirm(
+        payment=payment,
+        payment_method_id=payment_method_id,
+        actor=actor,
+        save_card=save_card,
+    )
+    if save_card and payment.status in SAVE_AFTER:
+        _save_card_quietly(payment=payment, actor=actor)
+    return payment, intent
+
+
+def _confirm(
+    *, payment: Payment, payment_method_id: str, actor, save_card: bool
+) -> tuple[Payment, IntentResult]:
     if payment.payer_id != actor.pk:
         raise PaymentNotFound(_("Payment not found."))
     payment.refresh_from_db()
@@ -345,6 +370,7 @@ def payment_confirm(
             intent_id=payment.stripe_payment_intent_id,
             payment_method_id=card.payment_method_id,
             idempotency_key=f"payment:{payment.pk}:confirm:{card.payment_method_id}",
+            save_card=save_card,
         )
         payment = payment_apply_intent_state(
             payment=payment, intent=intent, cause="confirm", actor=actor
@@ -386,6 +412,28 @@ def _confirm_during_challenge(
         ),
         paymentStatus=payment.status,
     )
+
+
+# A payment that went through (or is settling): its card may join the wallet.
+SAVE_AFTER = frozenset({*CHARGED, _S.PROCESSING})
+
+
+def _save_card_quietly(*, payment: Payment, actor) -> None:
+    if not payment.stripe_payment_method_id:
+        return
+    try:
+        payment_method_attach(
+            user=actor,
+            payment_method_id=payment.stripe_payment_method_id,
+            make_default=False,
+            actor=actor,
+        )
+    except PaymentError as exc:
+        logger.warning(
+            "payment_method.save_after_payment_failed payment=%s error=%s",
+            payment.pk,
+            exc,
+        )
 
 
 def _remember_card(payment: Payment, card: gateway.Card) -> None:
