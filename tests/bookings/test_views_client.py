@@ -481,3 +481,16 @@ def test_booking_pages_show_times_in_the_viewers_own_zone_named(
     client.force_login(coach)
     coach_view = html(client.get(reverse("bookings:detail", args=[booking.pk])))
     assert "(Europe/Zurich)" in coach_view
+
+
+def test_coach_detail_zone_picker_offers_common_zones_first_and_every_zone(
+    client, coach, offering
+):
+    from accounts.zones import COMMON_ZONES
+
+    page = html(client.get(coach_url(coach)))
+
+    assert 'list="tz-list"' in page and "<select" not in page
+    options = re.findall(r'<option value="([^"]+)">', page)
+    assert tuple(options[: len(COMMON_ZONES)]) == COMMON_ZONES
+    assert "Pacific/Auckland" in options
