@@ -418,7 +418,11 @@ def test_visitor_choosing_a_time_logs_in_and_comes_back_with_it_chosen(
         rf'name="starts_at" value="{re.escape(start)}" checked', html(back)
     ), html(back)
     assert "(America/New_York)" in html(back)
-    assert "Confirm to hold it and pay." in html(back)
+    assert re.search(
+        r"You chose \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d \(America/New_York\)\. "
+        r"Confirm to hold it and pay\.",
+        html(back),
+    )
     # Confirming books that slot and goes to checkout.
     booked = client.post(
         book_url(coach),

@@ -68,9 +68,15 @@ def choose_a_time_from_home(page, coach, offering) -> str:
     return start
 
 
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_visitor_books_from_the_home_page_after_logging_in(
-    page, client_user, coach, offering
+    page, client_user, coach, offering, size
 ):
+    width, height = SIZES[size]
+    page.set_viewport_size({"width": width, "height": height})
     start = choose_a_time_from_home(page, coach, offering)
 
     # Sent to log in, with a visible way to sign up instead.
