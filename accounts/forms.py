@@ -2,10 +2,11 @@
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.zones import COMMON_ZONES, all_zones, is_zone
+from accounts.zones import is_zone, zone_choices
 
 
 class TimeZoneInput(forms.TextInput):
@@ -16,11 +17,7 @@ class TimeZoneInput(forms.TextInput):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        common = set(COMMON_ZONES)
-        context["widget"]["zones"] = [
-            *COMMON_ZONES,
-            *(z for z in all_zones() if z not in common),
-        ]
+        context["widget"]["zones"] = zone_choices()
         context["widget"]["attrs"]["list"] = f"{context['widget']['attrs']['id']}-list"
         return context
 
@@ -114,4 +111,14 @@ class AccountForm(forms.Form):
             "Every time on this site and in our emails is shown in this zone. "
             "Type to search, e.g. Zurich or New_York."
         ),
+    )
+
+
+class PasswordResetForm(DjangoPasswordResetForm):
+    """Django's, labelled like our other forms."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )

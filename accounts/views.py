@@ -34,7 +34,12 @@ from accounts.exceptions import (
     RegistrationInvalid,
     RegistrationLinkInvalid,
 )
-from accounts.forms import AccountForm, LoginForm, RegistrationForm
+from accounts.forms import (
+    AccountForm,
+    LoginForm,
+    PasswordResetForm,
+    RegistrationForm,
+)
 from accounts.models import User
 
 
@@ -226,6 +231,7 @@ def account_password_change(request: HttpRequest) -> HttpResponse:
 # Password reset by email: Django's views (a neutral answer whether or not the
 # address has an account), in our templates.
 password_reset = auth_views.PasswordResetView.as_view(
+    form_class=PasswordResetForm,
     template_name="accounts/password_reset.html",
     email_template_name="accounts/email/password_reset.txt",
     subject_template_name="accounts/email/password_reset_subject.txt",

@@ -55,6 +55,13 @@ def all_zones() -> tuple[str, ...]:
     )
 
 
+@functools.cache
+def zone_choices() -> tuple[str, ...]:
+    """Every pickable zone, the common ones first (for pickers)."""
+    common = set(COMMON_ZONES)
+    return (*COMMON_ZONES, *(z for z in all_zones() if z not in common))
+
+
 def is_zone(value: str | None) -> bool:
     return bool(value) and value in all_zones()
 

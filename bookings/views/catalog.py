@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.zones import zone_choices
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError
@@ -79,7 +80,7 @@ def _coach_page(
         "offerings": offerings,
         "offering": offering,
         "viewer_tz": viewer_tz,
-        "time_zones": _zones.time_zones(),
+        "time_zones": zone_choices(),
         "days": [
             {"date": date, "count": len(slots), "selected": date == selected}
             for date, slots in days.items()

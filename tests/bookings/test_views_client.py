@@ -418,7 +418,11 @@ def test_visitor_choosing_a_time_logs_in_and_comes_back_with_it_chosen(
         rf'name="starts_at" value="{re.escape(start)}" checked', html(back)
     ), html(back)
     assert "(America/New_York)" in html(back)
-    assert "Confirm to hold it and pay." in html(back)
+    assert re.search(
+        r"You chose \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d \(America/New_York\)\. "
+        r"Confirm to hold it and pay\.",
+        html(back),
+    )
     # Confirming books that slot and goes to checkout.
     booked = client.post(
         book_url(coach),
@@ -481,3 +485,16 @@ def test_booking_pages_show_times_in_the_viewers_own_zone_named(
     client.force_login(coach)
     coach_view = html(client.get(reverse("bookings:detail", args=[booking.pk])))
     assert "(Europe/Zurich)" in coach_view
+
+
+def test_coach_detail_zone_picker_offers_common_zones_first_and_every_zone(
+    client, coach, offering
+):
+    from accounts.zones import COMMON_ZONES
+
+    page = html(client.get(coach_url(coach)))
+
+    assert 'list="tz-list"' in page and "<select" not in page
+    options = re.findall(r'<option value="([^"]+)">', page)
+    assert tuple(options[: len(COMMON_ZONES)]) == COMMON_ZONES
+    assert "Pacific/Auckland" in options
