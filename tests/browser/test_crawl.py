@@ -39,6 +39,7 @@ PAGES = {
         "bookings:coach_detail",
         "accounts:login",
         "accounts:register",
+        "accounts:password_reset",
     },
     "client": {
         "home",
@@ -50,6 +51,8 @@ PAGES = {
         "bookings:cancel",
         "account:payment_methods",
         "account:notifications",
+        "accounts:account",
+        "accounts:password_change",
     },
     "coach": {
         "home",
@@ -60,17 +63,27 @@ PAGES = {
         "coach:offering_edit",
         "bookings:detail",
         "account:notifications",
+        "accounts:account",
+        "accounts:password_change",
     },
     "admin": {
         "home",
         "staff:dashboard",
         "admin:index",
         "account:notifications",
+        "accounts:account",
+        "accounts:password_change",
     },
 }
 
 NOT_PAGES = {
     "accounts:logout": "POST: the Log out button",
+    "accounts:register_done": "shown after submitting the sign-up form",
+    "accounts:register_confirm": "opened from the link in the sign-up email",
+    "accounts:password_reset_done": "shown after asking for a reset link",
+    "accounts:password_reset_confirm": "opened from the link in the reset email",
+    "accounts:password_reset_complete": "shown after setting a new password",
+    "favicon": "browsers ask for /favicon.ico by themselves",
     "bookings:coach_book": "POST: the coach page's Book this time",
     "coach:offering_deactivate": "POST: a button on the offerings page",
     "account:payment_method_default": "POST: a button on the cards page",
@@ -129,7 +142,7 @@ def test_every_named_url_is_a_page_of_some_role_or_says_why_not():
     declared = set().union(*PAGES.values()) | set(NOT_PAGES)
     undeclared = sorted(_named_urls() - declared)
     assert undeclared == [], (
-        "add these URL names to PAGES (the role that uses them) or to "
+        f"add {undeclared} to PAGES (the role that uses them) or to "
         "NOT_PAGES (why no one navigates to them)"
     )
 
