@@ -116,10 +116,16 @@ def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
                     409,
                 )
     chosen = request.POST.get("payment_method") if request.method == "POST" else None
-    default = next((c for c in cards if c.is_default), cards[0] if cards else None)
+    # An expired card is listed (marked) but never chosen for the client.
+    usable = [card for card in cards if not card.is_expired]
+    default = next((c for c in usable if c.is_default), usable[0] if usable else None)
+    free_until = booking.starts_at - dt.timedelta(
+        hours=booking.cancellation_window_hours
+    )
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
+        "cancel_free_until": free_until if free_until > timezone.now() else None,
         "expired": expired,
         "hold_seconds_left": max(0, int(left.total_seconds())) if left else 0,
         "cards": cards,

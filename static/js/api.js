@@ -6,8 +6,10 @@
  * Loaded before those scripts (deferred scripts run in order) through
  * templates/payments/partials/_card_scripts.html; exposes window.PaymentsApi.
  * Works with real Stripe.js and with localstripe's stand-in, so it only uses
- * what both have: Stripe(key), elements().create("card") and
- * confirmCardSetup(setupSecret, {payment_method: {card}}).
+ * what both have: Stripe(key), elements().create("card"),
+ * confirmCardSetup(setupSecret, {payment_method: {card}}) to save a card, and
+ * createPaymentMethod({type: "card", card}) to pay with one (the stand-in's
+ * comes from static/js/localstripe-shim.js).
  */
 (function () {
   "use strict";
@@ -21,10 +23,11 @@
     postal_code: ["Postal code", "postal-code"],
   };
 
-  function ApiError(text, status, code) {
+  function ApiError(text, status, code, details) {
     this.message = text;
     this.status = status;
     this.code = code;
+    this.details = details || {};
   }
 
   // The page's wording: message("cardFailed") reads data-msg-card-failed of form.
@@ -70,7 +73,7 @@
               if (loggedOut.indexOf(response.status) !== -1 && error.code !== "forbidden") {
                 text = message("session");
               }
-              throw new ApiError(text, response.status, error.code || "");
+              throw new ApiError(text, response.status, error.code || "", error.details);
             });
         },
         function () {
@@ -121,11 +124,45 @@
     });
   }
 
+  // The card as a payment method for paying now, without a check of its own:
+  // the payment's 3-D Secure challenge (confirmCardPayment) is then the only
+  // one the client sees (a SetupIntent would ask the bank first, and the
+  // payment again). Real Stripe.js: createPaymentMethod. localstripe's
+  // stand-in has none; static/js/localstripe-shim.js adds one that needs a
+  // SetupIntent's secret (the emulator creates payment methods for the
+  // browser only through one) and says so with needsSetupIntent. Resolves
+  // with the pm_ id; rejects with an ApiError of status 402 and code
+  // "card_declined" or "card" (Stripe.js's own complaint about the input,
+  // shown as it is, else message("cardFailed")).
+  function cardToPaymentMethod(post, setupIntentUrl, mounted, message) {
+    var stripe = mounted.stripe;
+    var params = { type: "card", card: mounted.card };
+    var made = stripe.createPaymentMethod.needsSetupIntent
+      ? post(setupIntentUrl).then(function (setup) {
+          params.setupIntentClientSecret = setup.clientSecret;
+          return stripe.createPaymentMethod(params);
+        })
+      : stripe.createPaymentMethod(params);
+    return made.then(function (result) {
+      var pm = result && !result.error && result.paymentMethod;
+      if (pm && pm.id) {
+        return pm.id;
+      }
+      var error = (result && result.error) || {};
+      if (error.code === "card_declined" || error.decline_code) {
+        throw new ApiError(message("declined"), 402, "card_declined");
+      }
+      var text = error.type === "validation_error" && error.message;
+      throw new ApiError(text || message("cardFailed"), 402, "card");
+    });
+  }
+
   window.PaymentsApi = {
     ApiError: ApiError,
     messages: messages,
     poster: poster,
     mountCard: mountCard,
     setupCard: setupCard,
+    cardToPaymentMethod: cardToPaymentMethod,
   };
 })();
