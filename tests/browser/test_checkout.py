@@ -7,6 +7,7 @@ journey start at ``/``). Screenshots go to the test's temporary directory:
 they are looked at, not committed (``make screenshots`` owns docs/).
 """
 
+import datetime as dt
 import re
 
 import pytest
@@ -306,3 +307,36 @@ def test_saved_cards_remove_without_javascript_asks_first(
         assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
     finally:
         context.close()
+
+
+# --- item 6: the booking page is the hub ---------------------------------------------
+
+
+def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
+    page, login, client_user, coach, offering, tmp_path
+):
+    login(page, client_user)
+    booking = book_first_free_time(page, coach, offering)
+    fill_card(page, VISA)
+    pay(page)
+    expect_paid(page, booking)
+
+    actions = page.get_by_role("navigation", name="This booking")
+    expect(actions.get_by_role("link", name="Receipt")).to_be_visible()
+    expect(actions.get_by_role("link", name="Cancel this booking")).to_be_visible()
+    expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
+    for label, (width, height) in SIZES.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=tmp_path / f"booking-hub-{label}.png", full_page=True)
+
+    with page.expect_download() as download:
+        actions.get_by_role("button", name="Add to calendar").click()
+    ics = download.value.path().read_bytes().decode()
+    assert download.value.suggested_filename.endswith(".ics")
+    assert f"UID:booking-{booking.pk}@coaching-payments\r\n" in ics
+    start = booking.starts_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    assert f"DTSTART:{start}\r\n" in ics
+    assert "Anna Keller" in ics
+
+    actions.get_by_role("link", name="Receipt").click()
+    expect(page.get_by_role("row", name="Total paid CHF 100.00")).to_be_visible()
