@@ -103,9 +103,9 @@
     return { stripe: stripe, card: card };
   }
 
-  // The card as a payment method: a SetupIntent from setupIntentUrl, confirmed
-  // by Stripe.js. Resolves with its pm_ id; a refused card rejects with an
-  // ApiError of status 402 and Stripe's message (else message("cardFailed")).
+  // The card as a payment method to save: a SetupIntent from setupIntentUrl,
+  // confirmed by Stripe.js (with the bank's check a card may need). Resolves
+  // with its pm_ id; a refused card rejects with cardProblem's ApiError.
   function setupCard(post, setupIntentUrl, mounted, message) {
     return post(setupIntentUrl).then(function (setup) {
       return mounted.stripe
@@ -116,8 +116,7 @@
           var pm = result && !result.error && result.setupIntent && result.setupIntent.payment_method;
           var id = pm && typeof pm === "object" ? pm.id : pm;
           if (!id) {
-            var error = (result && result.error) || {};
-            throw new ApiError(error.message || message("cardFailed"), 402, "card");
+            throw cardProblem((result && result.error) || {}, message);
           }
           return id;
         });
@@ -148,13 +147,31 @@
       if (pm && pm.id) {
         return pm.id;
       }
-      var error = (result && result.error) || {};
-      if (error.code === "card_declined" || error.decline_code) {
-        throw new ApiError(message("declined"), 402, "card_declined");
-      }
-      var text = error.type === "validation_error" && error.message;
-      throw new ApiError(text || message("cardFailed"), 402, "card");
+      throw cardProblem((result && result.error) || {}, message);
     });
+  }
+
+  // Stripe.js's complaint about a card, in the page's words: its own message
+  // only for what the client typed (validation errors, written for people);
+  // declines and failed bank checks in ours (data-msg-declined,
+  // data-msg-auth-failed), anything else as message("cardFailed"). Stripe's
+  // other texts are for developers (or, from the emulator, "Bad request").
+  function cardProblem(error, message) {
+    if (error.type === "validation_error" && error.message) {
+      return new ApiError(error.message, 402, "card");
+    }
+    if (error.code === "card_declined" || error.decline_code) {
+      return new ApiError(
+        message("declined") || error.message || message("cardFailed"),
+        402,
+        "card_declined"
+      );
+    }
+    // The stand-in's failed check has no code, only this wording.
+    if (/authentication_failure$/.test(error.code || "") || /authentication failed/.test(error.message || "")) {
+      return new ApiError(message("authFailed") || message("cardFailed"), 402, "authentication_failed");
+    }
+    return new ApiError(message("cardFailed"), 402, "card");
   }
 
   window.PaymentsApi = {

@@ -340,3 +340,17 @@ def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
 
     actions.get_by_role("link", name="Receipt").click()
     expect(page.get_by_role("row", name="Total paid CHF 100.00")).to_be_visible()
+
+
+def test_saved_cards_failed_bank_check_is_told_in_our_words(page, login, client_user):
+    login(page, client_user)
+    page.goto("/account/payment-methods/")
+    fill_card(page, THREE_D_SECURE)
+    page.get_by_role("button", name="Save card").click()
+    page.get_by_role("button", name="Fail authentication").click()
+
+    expect(page.locator("#card-error")).to_have_text(
+        "Your bank did not confirm the card, so it was not saved. "
+        "Try again or use another card."
+    )
+    assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
