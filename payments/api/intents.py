@@ -43,9 +43,11 @@ class PaymentCreateIntentApi(APIView):
         summary="Create (or return) the payment intent of a booking",
         description=(
             "Idempotent per booking: while a payment is open, every call returns the "
-            "same intent. The price comes from the booking; a `price` that differs is "
-            "a 400 `price_mismatch`, never a new price. After a decline, call again "
-            "for a fresh intent."
+            "same intent, except one left waiting for 3-D Secure (`requires_action`): "
+            "calling again means paying again, so that intent is cancelled at Stripe "
+            "(unless it was paid meanwhile) and a fresh one returned. The price comes "
+            "from the booking; a `price` that differs is a 400 `price_mismatch`, never "
+            "a new price. After a decline, call again for a fresh intent."
         ),
         request=InputSerializer,
         responses={

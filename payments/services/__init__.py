@@ -4,6 +4,7 @@ from payments.services.intents import (
     payment_confirm,
     payment_create_intent,
     payment_record_decline,
+    payment_settle_abandoned_challenge,
 )
 from payments.services.methods import (
     customer_get_or_create,
@@ -39,6 +40,7 @@ __all__ = [
     "payment_record_decline",
     "payment_refresh_from_stripe",
     "payment_refund",
+    "payment_settle_abandoned_challenge",
     "payment_sync_for_payer",
     "refund_settle",
     "setup_intent_create",

@@ -149,12 +149,15 @@ def payment_settle_abandoned_challenge(*, payment: Payment, actor) -> Payment:
             lambda p: p.status != _S.REQUIRES_ACTION,
             field="confirm_lease_until",
         )
-        if payment.status == _S.REQUIRES_ACTION and payment.confirm_lease_until:
+        if payment.status != _S.REQUIRES_ACTION:
+            return payment
+        lease = payment.confirm_lease_until
+        if lease is not None and lease >= timezone.now():
             raise PaymentInProgress(
                 _("This payment is being confirmed. Try again in a moment.")
             )
-        if payment.status != _S.REQUIRES_ACTION:
-            return payment
+        # The holder finished without a change (a same-card confirm) or died:
+        # the lease is free now, so take it.
         return payment_settle_abandoned_challenge(payment=payment, actor=actor)
     try:
         intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)

@@ -126,3 +126,23 @@ def test_payment_replace_abandoned_is_a_noop_for_other_states(
     payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
     again, _ = services.payment_create_intent(booking=booking, actor=client_user)
     assert again.pk == payment.pk
+
+
+def test_create_intent_after_abandoned_challenge_takes_over_a_lapsed_lease(
+    abandoned, booking, client_user, stripe_client
+):
+    """A process that died holding the confirm lease does not block paying again."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    _api, first = abandoned
+    Payment.objects.filter(stripe_payment_intent_id=first["id"]).update(
+        confirm_lease_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    _payment, intent = services.payment_create_intent(booking=booking, actor=client_user)
+
+    assert intent.id != first["id"]
+    old = Payment.objects.get(stripe_payment_intent_id=first["id"])
+    assert (old.status, old.confirm_lease_until) == (Payment.Status.CANCELED, None)
