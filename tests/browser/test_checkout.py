@@ -201,6 +201,39 @@ def test_checkout_abandoned_challenge_then_paying_again_works(
     assert len(charged) == 1
 
 
+def test_checkout_challenge_answered_elsewhere_then_pay_again_shows_paid(
+    page, login, client_user, coach, offering, stripe_client, localstripe_url
+):
+    """The bank's answer reached Stripe, but not us, before the client came
+    back: paying again records that payment instead of charging again."""
+    from tests.payments.test_services import authenticate_3ds
+
+    login(page, client_user)
+    booking = book_first_free_time(page, coach, offering)
+    fill_card(page, THREE_D_SECURE)
+    pay(page)
+    expect(page.get_by_role("button", name="Complete authentication")).to_be_visible()
+    first = booking.payments.get()
+    authenticate_3ds(
+        localstripe_url,
+        stripe_client.v1.payment_intents.retrieve(first.stripe_payment_intent_id),
+        success=True,
+    )
+
+    page.goto(f"/bookings/{booking.pk}/checkout/")
+    fill_card(page, VISA)
+    pay(page)
+
+    expect_paid(page, booking)
+    first.refresh_from_db()
+    assert first.status == Payment.Status.SUCCEEDED
+    assert booking.payments.count() == 1
+    charged = [
+        c for c in stripe_client.v1.charges.list().data if c.status == "succeeded"
+    ]
+    assert len(charged) == 1
+
+
 # --- item 7: the wallet --------------------------------------------------------------
 
 

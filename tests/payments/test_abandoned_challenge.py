@@ -141,7 +141,9 @@ def test_create_intent_after_abandoned_challenge_takes_over_a_lapsed_lease(
         confirm_lease_until=timezone.now() - dt.timedelta(seconds=1)
     )
 
-    _payment, intent = services.payment_create_intent(booking=booking, actor=client_user)
+    _payment, intent = services.payment_create_intent(
+        booking=booking, actor=client_user
+    )
 
     assert intent.id != first["id"]
     old = Payment.objects.get(stripe_payment_intent_id=first["id"])
