@@ -92,6 +92,14 @@ def expired_saved_card(user, last4: str = "0005") -> SavedPaymentMethod:
     )
 
 
+def back_to_checkout(page, booking) -> None:
+    """From the front door, as a client coming back: My bookings, then Pay."""
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
+    page.get_by_role("button", name=f"Pay — {booking.offering.title}").click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{booking.pk}/checkout/$"))
+
+
 def boxes_overlap(a: dict, b: dict) -> bool:
     return not (
         a["x"] + a["width"] <= b["x"]
@@ -183,10 +191,7 @@ def test_checkout_abandoned_challenge_then_paying_again_works(
     assert first.status == Payment.Status.REQUIRES_ACTION
 
     # The client walks away from the bank's dialog and comes back later.
-    page.goto("/")
-    nav(page).get_by_role("link", name="My bookings").click()
-    page.get_by_role("button", name=f"Pay — {offering.title}").click()
-    expect(page).to_have_url(re.compile(rf"/bookings/{booking.pk}/checkout/$"))
+    back_to_checkout(page, booking)
     fill_card(page, VISA)
     pay(page)
 
@@ -220,7 +225,7 @@ def test_checkout_challenge_answered_elsewhere_then_pay_again_shows_paid(
         success=True,
     )
 
-    page.goto(f"/bookings/{booking.pk}/checkout/")
+    back_to_checkout(page, booking)
     fill_card(page, VISA)
     pay(page)
 
