@@ -346,7 +346,7 @@ def test_saved_cards_remove_without_javascript_asks_first(
 
 
 def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
-    page, login, client_user, coach, offering, tmp_path
+    page, login, screenshot, client_user, coach, offering
 ):
     login(page, client_user)
     booking = book_first_free_time(page, coach, offering)
@@ -358,9 +358,7 @@ def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
     expect(actions.get_by_role("link", name="Receipt")).to_be_visible()
     expect(actions.get_by_role("link", name="Cancel this booking")).to_be_visible()
     expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=tmp_path / f"booking-hub-{label}.png", full_page=True)
+    screenshot(page, "client-booking-hub")
 
     with page.expect_download() as download:
         actions.get_by_role("button", name="Add to calendar").click()

@@ -151,11 +151,14 @@ def test_visitor_signs_up_instead_and_the_emailed_link_brings_them_back(
     assert Booking.objects.get(client=user).starts_at.isoformat() == start
 
 
-def test_client_changes_time_zone_on_the_account_page(page, login, client_user):
+def test_client_changes_time_zone_on_the_account_page(
+    page, login, screenshot, client_user
+):
     login(page, client_user)
     page.goto("/")
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    screenshot(page, "client-account")
     zone = page.get_by_label("Time zone")
     expect(zone).to_have_value("America/New_York")
 

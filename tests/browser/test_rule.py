@@ -61,3 +61,17 @@ def test_no_test_makes_an_unguarded_context_or_page():
         if unguarded.search(line)
     ]
     assert offenders == []
+
+
+def test_every_screenshot_in_the_readme_is_taken_by_a_journey():
+    """``make screenshots`` retakes what the README shows: each image there is
+    named by a ``screenshot(page, name)`` call of some journey."""
+    readme = (HERE.parent.parent / "README.md").read_text()
+    shown = set(re.findall(r"docs/screenshots/([\w-]+)-(?:desktop|phone)\.png", readme))
+    taken = {
+        name
+        for path in HERE.glob("test_*.py")
+        for name in re.findall(r'screenshot\(page, "([\w-]+)"\)', path.read_text())
+    }
+    taken |= {"coach-earnings"}  # passed as a parameter of the earnings test
+    assert sorted(shown - taken) == []
