@@ -6,7 +6,9 @@ that was rolled back.
 """
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from typing import Final
 
 from django.conf import settings
@@ -40,6 +42,22 @@ Status = Booking.Status
 
 # The PostgreSQL exclusion constraint of migration 0002.
 NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
+
+# Called with a booking id after commit whenever an unpaid hold ends (expired
+# or cancelled, by any path). The payments app registers the one that cancels
+# the hold's open intent: bookings never imports payments' services, and the
+# hold's lock is released before anyone calls Stripe.
+_HOLD_ENDED_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_hold_ended(hook: Callable[[str], None]) -> None:
+    """Call ``hook(booking_id)`` after commit each time an unpaid hold ends.
+
+    Registering the same hook twice registers it once. A hook must not raise
+    (it runs after the commit; its failures are logged and swallowed).
+    """
+    if hook not in _HOLD_ENDED_HOOKS:
+        _HOLD_ENDED_HOOKS.append(hook)
 
 
 # --- Creating -----------------------------------------------------------------
@@ -381,6 +399,12 @@ def _record(
         "actor_id": str(actor.pk) if actor else None,
     }
     transaction.on_commit(lambda: _announce(event), robust=True)
+    if from_status == Status.PENDING_PAYMENT and booking.status in (
+        Status.EXPIRED,
+        Status.CANCELLED,
+    ):
+        for hook in _HOLD_ENDED_HOOKS:
+            transaction.on_commit(functools.partial(hook, str(booking.pk)), robust=True)
 
 
 def _announce(event: dict) -> None:
