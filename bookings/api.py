@@ -246,8 +246,11 @@ class BookingCreateApi(APIView):
             401: _error("Not logged in."),
             403: _error("Only clients can book."),
             404: _error("Unknown offering."),
-            409: _error("The slot is taken."),
-            429: _error("Too many requests."),
+            409: _error(
+                "The slot is taken (`slot_taken`), or the client already holds "
+                "`MAX_OPEN_HOLDS` unpaid bookings (`too_many_holds`)."
+            ),
+            429: _error("Too many requests (shared with the booking page)."),
         },
         examples=[
             OpenApiExample(
@@ -268,6 +271,13 @@ class BookingCreateApi(APIView):
                 "Slot taken",
                 "slot_taken",
                 "This time is already booked. Choose another one.",
+                409,
+            ),
+            _error_example(
+                "Too many unpaid holds",
+                "too_many_holds",
+                "You already hold 3 unpaid bookings, the most at once. Pay for one "
+                "or cancel one first.",
                 409,
             ),
             _error_example(

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from bookings import availability
@@ -31,6 +32,7 @@ from bookings.exceptions import (
     SlotTaken,
     StartInPast,
     StartTooFarAhead,
+    TooManyHolds,
 )
 from bookings.models import Booking, BookingTransition, CoachProfile, Offering
 from payments.pricing import breakdown
@@ -80,8 +82,13 @@ def booking_create(
     other live overlap is refused. On PostgreSQL an exclusion constraint backs
     the check up.
 
+    A client holds at most ``MAX_OPEN_HOLDS`` unpaid bookings (whose hold
+    has not run out) at once, with all coaches together: counted under a lock
+    on the client's row, taken after the coach's, so concurrent bookings of
+    one client with several coaches cannot exceed it either.
+
     Raises BookingNotAllowed (403), OfferingUnavailable, InvalidStartTime and
-    its subclasses (400), SlotTaken (409).
+    its subclasses (400), SlotTaken and TooManyHolds (409).
     """
     _check_may_book(client=client, actor=actor)
     if timezone.is_naive(starts_at):
@@ -100,6 +107,7 @@ def booking_create(
 
     with transaction.atomic():
         profile = _lock_coach_profile(offering)
+        _check_open_holds(client=client, now=now)
         offering = Offering.objects.get(pk=offering.pk)
         if not offering.active:
             raise OfferingUnavailable(_("This offering is no longer available."))
@@ -163,6 +171,32 @@ def _check_may_book(*, client: User, actor: User) -> None:
         raise BookingNotAllowed(_("Only clients can book sessions."))
     if actor.pk != client.pk and not actor.is_admin:
         raise BookingNotAllowed(_("You can only book sessions for yourself."))
+
+
+def _check_open_holds(*, client: User, now: dt.datetime) -> None:
+    """Refuse a hold beyond ``MAX_OPEN_HOLDS``; the caller is in a transaction.
+
+    The client's row lock serialises their bookings with every coach (the
+    coach's lock only those with one coach). Lock order: coach profile, then
+    client; nothing takes them the other way round.
+    """
+    User.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+    limit = settings.MAX_OPEN_HOLDS
+    held = Booking.objects.filter(
+        client=client, status=Status.PENDING_PAYMENT, expires_at__gt=now
+    ).count()
+    if held >= limit:
+        raise TooManyHolds(
+            ngettext(
+                "You already hold %(count)d unpaid booking, the most at once. "
+                "Pay for it or cancel it first.",
+                "You already hold %(count)d unpaid bookings, the most at once. "
+                "Pay for one or cancel one first.",
+                limit,
+            )
+            % {"count": limit},
+            maxOpenHolds=limit,
+        )
 
 
 def _lock_coach_profile(offering: Offering) -> CoachProfile:
