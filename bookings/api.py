@@ -32,6 +32,7 @@ from bookings.serializers import (
     PriceOutputSerializer,
 )
 from payments import services as payment_services
+from payments.api.common import PaymentsThrottle
 from payments.pricing import breakdown
 from payments.selectors import refund_object
 
@@ -340,6 +341,9 @@ class BookingDetailApi(APIView):
 
 class BookingCancelApi(APIView):
     permission_classes = [IsAuthenticated]
+    # Cancelling calls Stripe (the intent's cancel or a refund).
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
 
     @extend_schema(
         operation_id="bookings_cancel",
@@ -355,6 +359,7 @@ class BookingCancelApi(APIView):
             401: _error("Not logged in."),
             404: _error("No such booking visible to you."),
             409: _error("The booking cannot be cancelled."),
+            429: _error("Too many requests (the payments rate limit)."),
         },
         examples=[
             OpenApiExample(

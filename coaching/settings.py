@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.ContentSecurityPolicyMiddleware",
+    "coaching.cache_control.PrivateNoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "coaching.urls"
