@@ -9,6 +9,6 @@ class PaymentsConfig(AppConfig):
         # Bookings must not import payments: it announces ended holds through
         # a hook, and this one settles their money (cancels the open intent).
         from bookings import services as booking_services
-        from payments.services import cancellation
+        from payments import tasks
 
-        booking_services.on_hold_ended(cancellation.payment_cancel_for_ended_hold)
+        booking_services.on_hold_ended(tasks.enqueue_cancel_ended_hold_payments)

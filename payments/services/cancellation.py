@@ -62,8 +62,8 @@ def booking_cancel_with_refund(
     """Cancel a booking and give back what the policy allows.
 
     An unpaid hold: the booking is cancelled, then its open payment and
-    intent (the hook ``payment_cancel_for_ended_hold`` does it after commit;
-    this repeats it so a Stripe failure reaches the caller). A paid booking:
+    intent (here, so a Stripe failure reaches the caller; the ended-hold
+    hook would do it too). A paid booking:
     the booking is cancelled first (so its slot and status are settled
     whatever Stripe does), then the refund of ``cancellation_refund_amount``
     as of the moment it was cancelled is made. If Stripe is unreachable the
@@ -159,12 +159,13 @@ def payment_refund_request(
 def payment_cancel_for_ended_hold(booking_id) -> None:
     """Cancel the open payments (and intents) of an unpaid hold that ended.
 
-    Registered with bookings (``bookings.services.on_hold_ended``), which
-    calls it after the transaction that expired or cancelled the hold has
-    committed, so Stripe is never called under the booking's lock; this
-    covers a hold expired on the spot by another client's booking. Never
-    raises: a failure is logged, and reconciliation (``payments_reconcile``)
-    cancels any open payment of an ended hold later.
+    Run by the task ``cancel_ended_hold_payments``, which the bookings hook
+    (``bookings.services.on_hold_ended``) enqueues after the transaction that
+    expired or cancelled the hold has committed, so Stripe is never called
+    under the booking's lock; this covers a hold expired on the spot by
+    another client's booking. Never raises: a failure is logged, and
+    reconciliation (``payments_reconcile``) cancels any open payment of an
+    ended hold later.
     """
     for payment in Payment.objects.filter(booking_id=booking_id, status__in=OPEN):
         try:
