@@ -53,6 +53,20 @@ class RegistrationInvalid(AccountError):
         self.fields = fields
 
 
+class RegistrationLinkInvalid(AccountError):
+    """A sign-up confirmation link that is wrong, already used or expired."""
+
+    code = "link_invalid"
+    http_status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "This confirmation link is not valid any more. Sign up again to get a new one."
+            )
+        )
+
+
 class RefreshTokenInvalid(AccountError):
     """A refresh token that is missing, malformed, expired, revoked or orphaned."""
 

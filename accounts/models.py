@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.zones import default_time_zone, validate_time_zone
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -50,7 +52,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
     name = models.CharField(_("name"), max_length=150, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
+    # The zone every time is shown in to this person (pages, emails,
+    # notifications); set from the browser at registration.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+    )
     is_active = models.BooleanField(default=True)
+    # False from a sign-up until its emailed link is followed (the account is
+    # inactive meanwhile): only the owner of the address can start using it.
+    email_verified = models.BooleanField(_("email verified"), default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 

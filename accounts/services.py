@@ -3,9 +3,16 @@
 import logging
 
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlencode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -20,8 +27,10 @@ from accounts.exceptions import (
     InvalidCredentials,
     RefreshTokenInvalid,
     RegistrationInvalid,
+    RegistrationLinkInvalid,
 )
 from accounts.models import User
+from accounts.zones import default_time_zone, is_zone
 from bookings.models import CoachProfile
 
 logger = logging.getLogger(__name__)
@@ -50,59 +59,176 @@ def user_authenticate(
     return user
 
 
-def user_register(*, email: str, password: str, name: str, role: str) -> User:
-    """Create a client or coach account; a coach also gets a CoachProfile.
+class _RegistrationTokens(PasswordResetTokenGenerator):
+    """One-time links confirming a sign-up: the token changes once the
+    account is active, so a followed link cannot be used again. Valid for
+    ``PASSWORD_RESET_TIMEOUT`` seconds."""
 
-    The profile has the default terms and no availability or offerings yet:
-    the coach adds them before anyone can book. Admins are only ever made
-    with ``createsuperuser``. Does not log the user in.
+    key_salt = "accounts.services.registration"
+
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
+        return (
+            f"{user.pk}{user.password}{user.is_active}{user.email_verified}{timestamp}"
+        )
+
+
+registration_tokens = _RegistrationTokens()
+
+
+def user_register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: str,
+    time_zone: str = "",
+    site_url: str,
+    next_url: str = "",
+) -> None:
+    """Sign up, answering the same whether or not the email is taken.
+
+    A new address gets an inactive account (a coach also a CoachProfile with
+    the default terms) and an email whose link confirms it, logs in and
+    continues to ``next_url``. An address that already has an account gets
+    no account: its owner is told by email that someone tried to sign up with
+    it, with links to log in or reset the password (an unconfirmed sign-up
+    gets its confirmation link again instead). Either way the caller says
+    "check your email", so sign-up never reveals who has an account.
+
+    ``site_url`` (scheme and host, no trailing slash) starts the links.
+    ``time_zone`` is the browser's zone; unknown or empty means the site's
+    default. Admins are only ever made with ``createsuperuser``.
 
     Raises ``RegistrationInvalid`` with per-field messages for a role other
-    than client or coach, an email already in use (in any letter case), or a
-    password that Django's password validators refuse. Nothing is written then.
+    than client or coach or a password that Django's validators refuse:
+    neither depends on who has an account. Nothing is written then.
     """
     email = User.objects.normalize_email(email.strip()).lower()
     errors: dict[str, list[str]] = {}
     if role not in SELF_SERVICE_ROLES:
         errors["role"] = [_("Choose client or coach.")]
-    if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = [_("An account with this email address already exists.")]
     try:
         password_validation.validate_password(password, User(email=email, name=name))
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
         raise RegistrationInvalid(errors)
+    zone = time_zone if is_zone(time_zone) else default_time_zone()
 
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(
-                email=email, password=password, name=name, role=role
-            )
-            if user.is_coach:
-                CoachProfile.objects.create(user=user)
-    except ValidationError as exc:  # full_clean() in the manager
-        raise RegistrationInvalid(exc.message_dict) from exc
-    except IntegrityError as exc:  # the same email, registered concurrently
-        raise RegistrationInvalid(
-            {"email": [_("An account with this email address already exists.")]}
-        ) from exc
-    logger.info("user registered id=%s role=%s", user.pk, user.role)
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=email,
+                    password=password,
+                    name=name,
+                    role=role,
+                    time_zone=zone,
+                    is_active=False,
+                    email_verified=False,
+                )
+                if user.is_coach:
+                    CoachProfile.objects.create(user=user, time_zone=zone)
+        except ValidationError as exc:  # full_clean() in the manager
+            raise RegistrationInvalid(exc.message_dict) from exc
+        except IntegrityError:  # the same email, signed up concurrently
+            existing = User.objects.filter(email__iexact=email).first()
+            if existing is None:
+                raise
+        else:
+            logger.info("user registered id=%s role=%s", user.pk, user.role)
+            _send_confirmation(user, site_url=site_url, next_url=next_url)
+            return
+    # Hash the password anyway, so both answers take about as long.
+    make_password(password)
+    if not existing.is_active and not existing.email_verified:
+        logger.info("registration repeated for unconfirmed user id=%s", existing.pk)
+        _send_confirmation(existing, site_url=site_url, next_url=next_url)
+        return
+    logger.info("registration attempted for existing user id=%s", existing.pk)
+    _send_account_exists(existing, site_url=site_url)
+
+
+def _send_email(user: User, template: str, context: dict) -> None:
+    """Send after commit, so a rolled-back sign-up sends nothing."""
+    context = {"user": user, **context}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
+    body = render_to_string(f"accounts/email/{template}.txt", context)
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=" ".join(subject.split()),
+            message=body,
+            from_email=None,
+            recipient_list=[user.email],
+        ),
+        robust=True,
+    )
+
+
+def _send_confirmation(user: User, *, site_url: str, next_url: str) -> None:
+    path = reverse(
+        "accounts:register_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": registration_tokens.make_token(user),
+        },
+    )
+    query = f"?{urlencode({'next': next_url})}" if next_url else ""
+    _send_email(user, "registration_confirm", {"link": f"{site_url}{path}{query}"})
+
+
+def _send_account_exists(user: User, *, site_url: str) -> None:
+    _send_email(
+        user,
+        "registration_exists",
+        {
+            "login_link": f"{site_url}{reverse('accounts:login')}",
+            "reset_link": f"{site_url}{reverse('accounts:password_reset')}",
+        },
+    )
+
+
+def registration_confirm(*, user: User, token: str) -> User:
+    """Activate a signed-up account from its emailed link (once).
+
+    Raises ``RegistrationLinkInvalid`` for a wrong, used or expired token.
+    Does not log the user in: the caller starts the session.
+    """
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.email_verified or not registration_tokens.check_token(user, token):
+            raise RegistrationLinkInvalid
+        user.is_active = True
+        user.email_verified = True
+        user.save(update_fields=["is_active", "email_verified"])
+    logger.info("user confirmed id=%s", user.pk)
     return user
 
 
-def user_update(*, user: User, name: str, actor: User) -> User:
-    """Change a user's display name: the only field users edit themselves.
+def user_update(
+    *, user: User, actor: User, name: str | None = None, time_zone: str | None = None
+) -> User:
+    """Change what users edit themselves: their display name and time zone.
 
     Email and role are not editable here (email is the login; roles are
-    granted by admins).
+    granted by admins). ``None`` leaves a field as it is. Raises Django's
+    ``ValidationError`` for an unknown zone or an empty name.
     """
-    if user.name == name:
+    changed = []
+    if name is not None and user.name != name:
+        user.name = name
+        changed.append("name")
+    if time_zone is not None and user.time_zone != time_zone:
+        user.time_zone = time_zone
+        changed.append("time_zone")
+    if not changed:
         return user
-    user.name = name
     user.full_clean(exclude=["password"])
-    user.save(update_fields=["name"])
-    logger.info("user updated id=%s by=%s fields=name", user.pk, actor.pk)
+    user.save(update_fields=changed)
+    logger.info(
+        "user updated id=%s by=%s fields=%s", user.pk, actor.pk, ",".join(changed)
+    )
     return user
 
 
