@@ -331,14 +331,15 @@ def test_logout_with_session_only_revokes_the_sessions_refresh_token(
     assert BlacklistedToken.objects.filter(token__token=refresh).exists()
 
 
-def test_logout_of_one_login_keeps_other_logins_of_the_user(api, client_user, log_in):
+def test_logout_ends_other_logins_of_the_user_too(api, client_user, log_in):
+    """Logout is "log out everywhere" (README, Decisions: token generation)."""
     other_device = log_in(APIClient(), client_user).cookies[REFRESH_COOKIE].value
     log_in(api, client_user)
 
     api.post(LOGOUT, HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value)
 
     response = APIClient().post(REFRESH, {"refresh": other_device}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 401
 
 
 def test_logout_ends_django_session(api, client_user, log_in):
