@@ -31,7 +31,9 @@ def _user_for_token(raw: str):
         token = AccessToken(raw)
     except TokenError:
         return None
-    user = get_user_model().objects.filter(pk=token_user_id(token), is_active=True).first()
+    user = (
+        get_user_model().objects.filter(pk=token_user_id(token), is_active=True).first()
+    )
     if user is None or not token_is_current(token, user):
         return None  # e.g. issued before a logout: anonymous, closed with 4401
     return user
