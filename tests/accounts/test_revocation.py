@@ -70,6 +70,7 @@ def test_logout_by_bearer_client_ends_its_access_token(api, log_in, client_user)
     response = bearer.get(USER)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+    assert response.json()["error"]["details"] == {"reason": "token_revoked"}
 
 
 @pytest.mark.django_db
