@@ -48,9 +48,11 @@ def user_authenticate(
 ) -> User:
     """Check an email and password, counting failures against a lockout.
 
-    The email is matched case-insensitively. A locked email or client address
-    is refused before the password is checked; a success forgets the email's
-    failures. Does not log the user in: the caller starts the session.
+    The email is matched case-insensitively. A locked (email, address) pair or
+    address, or an email that must wait after many failures from everywhere,
+    is refused before the password is checked (``accounts.throttling``); a
+    success forgets the pair's failures. Does not log the user in: the caller
+    starts the session.
 
     Raises ``LoginRateLimited`` (locked) or ``InvalidCredentials`` (wrong
     password, unknown email or inactive account: deliberately indistinguishable).
@@ -60,7 +62,7 @@ def user_authenticate(
     if user is None:
         throttling.login_failure_record(email=email, client_ip=client_ip)
         raise InvalidCredentials
-    throttling.login_success_record(email=email)
+    throttling.login_success_record(email=email, client_ip=client_ip)
     return user
 
 

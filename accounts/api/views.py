@@ -101,8 +101,11 @@ class UserLoginApi(_SessionStartApi):
             "Sets the httpOnly cookies `coaching-access` and `coaching-refresh` and "
             "a Django session; the access token is also in the body for "
             "`Authorization: Bearer` clients. After `LOGIN_FAILURE_LIMIT` failures "
-            "for one email (or four times as many from one address) logins are "
-            "refused with 429 for `LOGIN_LOCKOUT_SECONDS`."
+            "for one email from one address (or four times as many for any emails "
+            "from one address) that address is refused with 429 for "
+            "`LOGIN_LOCKOUT_SECONDS`. An email failing from many addresses is "
+            "never locked, only slowed down: 429 with a `Retry-After` of 1 s, "
+            "doubling up to 60 s."
         ),
         request=LoginInputSerializer,
         responses={

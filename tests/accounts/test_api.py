@@ -441,7 +441,9 @@ def _refresh_as_access(user) -> str:
 def _foreign_signature(user) -> str:
     import jwt
 
-    return jwt.encode({"user_id": str(user.pk)}, "another-key", algorithm="HS256")
+    return jwt.encode(
+        {"user_id": str(user.pk)}, "another-key-" + "x" * 40, algorithm="HS256"
+    )
 
 
 @pytest.mark.parametrize(
