@@ -222,15 +222,21 @@ def _ws_headers(access: str) -> list[tuple[bytes, bytes]]:
     return [ORIGIN, (b"authorization", f"Bearer {access}".encode())]
 
 
+@pytest.mark.parametrize("carrier", ["bearer", "cookie"])
 @pytest.mark.django_db(transaction=True)
-def test_websocket_refuses_an_access_token_after_logout(log_in, client_user):
+def test_websocket_refuses_an_access_token_after_logout(log_in, client_user, carrier):
     api = APIClient()
     access = log_in(api, client_user).json()["access"]
     api.post(LOGOUT, {}, format="json")
+    headers = (
+        _ws_headers(access)
+        if carrier == "bearer"
+        else [ORIGIN, (b"cookie", f"{ACCESS_COOKIE}={access}".encode())]
+    )
 
     async def scenario():
         socket = WebsocketCommunicator(
-            websocket_application, "/ws/payments/", headers=_ws_headers(access)
+            websocket_application, "/ws/payments/", headers=headers
         )
         connected, code = await socket.connect()
         assert not connected and code == 4401
