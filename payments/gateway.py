@@ -20,7 +20,12 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
-from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
+from payments.exceptions import (
+    CardDeclined,
+    GatewayError,
+    ProviderUnavailable,
+    StripeObjectMissing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +159,20 @@ def _call(operation: str, fn: Callable[[], T]) -> T:
                 raise ProviderUnavailable(
                     "The payment provider is not reachable right now. Try again shortly.",
                     operation=operation,
+                ) from exc
+            if exc.code == "resource_missing" or exc.http_status == 404:
+                # An id from outside that Stripe does not know (localstripe
+                # answers 404 without a code): the caller's mistake, not ours.
+                logger.info(
+                    "stripe.missing operation=%s status=%s code=%s",
+                    operation,
+                    exc.http_status,
+                    exc.code,
+                )
+                raise StripeObjectMissing(
+                    "No such object at the payment provider.",
+                    stripe_code=exc.code or "resource_missing",
+                    http_status=exc.http_status,
                 ) from exc
             logger.error(
                 "stripe.error operation=%s status=%s code=%s",
