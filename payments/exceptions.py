@@ -102,6 +102,13 @@ class WebhookSignatureInvalid(PaymentError):
     http_status = 400
 
 
+class WebhookEventInvalid(PaymentError):
+    """A correctly signed body that is not a Stripe event we can store."""
+
+    code = "invalid_event"
+    http_status = 400
+
+
 class EventNotReady(PaymentError):
     """The event concerns an object we do not know yet: retry it later."""
 

@@ -12,7 +12,12 @@ import uuid
 import pytest
 
 from payments import gateway, services
-from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
+from payments.exceptions import (
+    CardDeclined,
+    GatewayError,
+    ProviderUnavailable,
+    StripeObjectMissing,
+)
 from tests import factories, faultproxy
 from tests.payments.conftest import DECLINED_AT_CHARGE, VISA
 
@@ -232,14 +237,17 @@ def test_payment_intent_confirm_card_declined_is_not_retried(
     assert [c.status for c in charges] == ["failed"]
 
 
-def test_payment_intent_retrieve_unknown_intent_is_not_retried_raises_gateway_error(
+def test_payment_intent_retrieve_unknown_intent_is_not_retried_raises_not_found(
     fault_proxy,
 ):
     with pytest.raises(GatewayError) as caught:
         gateway.payment_intent_retrieve("pi_doesnotexist")
 
-    assert not isinstance(caught.value, ProviderUnavailable)
-    assert caught.value.http_status == 502
+    # Stripe's resource_missing (localstripe: a bare 404) is the caller's
+    # unknown id, a 404, not a 502 "Stripe failed".
+    assert isinstance(caught.value, StripeObjectMissing)
+    assert caught.value.http_status == 404
+    assert caught.value.code == "not_found"
     assert caught.value.details["http_status"] == 404
     assert len(fault_proxy.requests) == 1
 
