@@ -9,6 +9,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.db import DataError, OperationalError, connection
 
 from bookings.models import Booking
 from payments import services
@@ -228,3 +229,33 @@ def test_signed_event_with_a_big_integer_is_stored(client):
     response = post_signed(client, body)
     # A big integer is valid JSON and storable: stored, and harmless (ignored type).
     assert response.status_code == 200
+
+
+# --- The one 5xx: the database cannot store the event ----------------------------
+
+
+def _failing_insert(error: Exception):
+    def wrapper(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT") and "webhookevent" in sql.lower():
+            raise error
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_webhook_when_the_database_is_down_is_503_so_stripe_retries(client):
+    with connection.execute_wrapper(_failing_insert(OperationalError("server gone"))):
+        response = post_signed(client, _event_text(type='"some.thing"'))
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "store_failed"
+    assert not WebhookEvent.objects.exists()
+    # Stripe's redelivery, once the database is back, is stored.
+    assert post_signed(client, _event_text(type='"some.thing"')).status_code == 200
+
+
+def test_webhook_the_database_refuses_as_data_is_400_not_5xx(client):
+    with connection.execute_wrapper(_failing_insert(DataError("bad value"))):
+        response = post_signed(client, _event_text(type='"some.thing"'))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+    assert not WebhookEvent.objects.exists()
