@@ -125,8 +125,12 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
-def _call(operation: str, fn: Callable[[], T]) -> T:
-    """Run one Stripe call under our retry policy and error mapping."""
+def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) -> T:
+    """Run one Stripe call under our retry policy and error mapping.
+
+    ``id_from_caller``: the call's object id came from outside (a card id from
+    Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
+    """
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
@@ -163,7 +167,9 @@ def _call(operation: str, fn: Callable[[], T]) -> T:
                     "The payment provider is not reachable right now. Try again shortly.",
                     operation=operation,
                 ) from exc
-            if exc.code == "resource_missing" or exc.http_status == 404:
+            if id_from_caller and (
+                exc.code == "resource_missing" or exc.http_status == 404
+            ):
                 # An id from outside that Stripe does not know (localstripe
                 # answers 404 without a code): the caller's mistake, not ours.
                 logger.info(
@@ -303,6 +309,7 @@ def payment_method_retrieve(payment_method_id: str) -> Card:
     pm = _call(
         "payment_method.retrieve",
         lambda: _client().v1.payment_methods.retrieve(payment_method_id),
+        id_from_caller=True,
     )
     return _card(pm.to_dict())
 
@@ -318,6 +325,7 @@ def payment_method_attach(
             params={"customer": customer_id},
             options=_opts(idempotency_key),
         ),
+        id_from_caller=True,
     )
     return _card(pm.to_dict())
 

@@ -237,17 +237,14 @@ def test_payment_intent_confirm_card_declined_is_not_retried(
     assert [c.status for c in charges] == ["failed"]
 
 
-def test_payment_intent_retrieve_unknown_intent_is_not_retried_raises_not_found(
+def test_payment_intent_retrieve_unknown_intent_is_not_retried_raises_gateway_error(
     fault_proxy,
 ):
     with pytest.raises(GatewayError) as caught:
         gateway.payment_intent_retrieve("pi_doesnotexist")
 
-    # Stripe's resource_missing (localstripe: a bare 404) is the caller's
-    # unknown id, a 404, not a 502 "Stripe failed".
-    assert isinstance(caught.value, StripeObjectMissing)
-    assert caught.value.http_status == 404
-    assert caught.value.code == "not_found"
+    assert not isinstance(caught.value, ProviderUnavailable)
+    assert caught.value.http_status == 502
     assert caught.value.details["http_status"] == 404
     assert len(fault_proxy.requests) == 1
 
@@ -294,3 +291,12 @@ def test_payment_flow_mutating_calls_carry_idempotency_keys_from_our_ids(
         ),
         ("/v1/refunds", f"refund:{refund.pk}:create"),
     ]
+
+
+def test_card_id_stripe_does_not_know_is_not_found_not_a_gateway_failure(fault_proxy):
+    # The card id came from outside (Stripe.js or an API client): Stripe's
+    # resource_missing (localstripe: a bare 404) is the caller's 404.
+    with pytest.raises(StripeObjectMissing) as caught:
+        gateway.payment_method_retrieve("pm_doesnotexist")
+    assert (caught.value.http_status, caught.value.code) == (404, "not_found")
+    assert len(fault_proxy.requests) == 1
