@@ -306,3 +306,16 @@ def test_refund_with_a_malformed_intent_id_is_400(coach):
         format="json",
     )
     assert_validation_error(response, "paymentIntentId")
+
+
+def test_refund_with_a_million_digit_json_integer_is_400(coach, paid):
+    # Python's JSON parser refuses integers over 4300 digits before converting
+    # them: the request is a malformed body, answered at once.
+    body = (
+        f'{{"paymentIntentId": "{paid.stripe_payment_intent_id}", '
+        f'"reason": "requested_by_customer", "amount": {"9" * 1_000_000}}}'
+    )
+    response = post_raw(coach, "/api/payments/refund", body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("malformed_request", "validation_error")
+    assert not Refund.objects.exists()
