@@ -243,6 +243,10 @@ def _intent_doubt(payment: Payment, intent: gateway.IntentResult, obj: dict) -> 
 
 
 def _on_refund(event: WebhookEventData) -> None:
+    # A refund's amount goes through the bounded parser before any record is
+    # made of it; a refund with no integer amount in range is no refund of
+    # Stripe's (the event fails, is retried and dead-lettered for a person).
+    parse_minor(event.object.get("amount"))
     refund_apply_stripe(refund=event.object, stripe_event_id=event.id, cause=event.type)
 
 
@@ -254,6 +258,7 @@ def _on_charge_refunded(event: WebhookEventData) -> None:
         # Newer API versions leave the list out of the charge: ask for it.
         refunds = gateway.refunds_for_intent(payment.stripe_payment_intent_id)
     for refund in refunds:
+        parse_minor(refund.get("amount"))
         refund_apply_stripe(refund=refund, stripe_event_id=event.id, cause=event.type)
 
 

@@ -259,3 +259,25 @@ def test_webhook_the_database_refuses_as_data_is_400_not_5xx(client):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_event"
     assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("amount", [2500.5, -2500, 10**400, "2500", None])
+def test_refund_event_with_a_malformed_amount_records_nothing(
+    deliver, charged_at_stripe, stripe_client, amount
+):
+    from payments.models import Refund
+
+    payment, intent = charged_at_stripe
+    deliver(event("payment_intent.succeeded", intent))
+    refund = stripe_client.v1.refunds.create(
+        params={"payment_intent": intent["id"], "amount": 2500}
+    ).to_dict()
+    deliver(event("refund.created", {**refund, "amount": amount}))
+    assert not Refund.objects.exists()
+    payment.refresh_from_db()
+    assert payment.amount_refunded == 0
+    stored = WebhookEvent.objects.get(type="refund.created")
+    assert stored.status == WebhookEvent.Status.FAILED
+    # The positive control: the same refund with Stripe's amount is recorded.
+    deliver(event("refund.created", refund))
+    assert Refund.objects.get().amount == 2500
