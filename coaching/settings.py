@@ -47,7 +47,11 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set it in the environment (a long random "
             "string), or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "django-insecure-local-development-only"
+    # Generated once per checkout into .embedded/secret_key (git-ignored): a
+    # key in the source would make every checkout's JWTs valid on all others.
+    from coaching.embedded import development_secret_key
+
+    SECRET_KEY = development_secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -85,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.ContentSecurityPolicyMiddleware",
+    "coaching.cache_control.PrivateNoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "coaching.urls"
@@ -307,6 +312,9 @@ STRIPE_JS_URL = env(
 PLATFORM_NAME = env("PLATFORM_NAME", "Coaching")
 
 PAYMENT_HOLD_MINUTES = env_int("PAYMENT_HOLD_MINUTES", 30)
+# Unpaid holds one client may have at once, with all coaches together: without
+# a cap one client can block a coach's calendar with holds (slot hoarding).
+MAX_OPEN_HOLDS = env_int("MAX_OPEN_HOLDS", 3)
 BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Payments in a pre-charge state untouched this long are re-read from Stripe.

@@ -40,6 +40,16 @@ class InvalidRefund(PaymentError):
     http_status = 400
 
 
+class RefundAmountNotPolicy(InvalidRefund):
+    """The payer asked for another amount than cancelling refunds.
+
+    ``details`` carry ``allowedAmount`` (major units) and ``currency``.
+    """
+
+    code = "validation_error"
+    http_status = 400
+
+
 class RefundNotAllowed(PaymentError):
     code = "refund_not_allowed"
     http_status = 409
@@ -62,6 +72,13 @@ class GatewayError(PaymentError):
 
     code = "gateway_error"
     http_status = 502
+
+
+class StripeObjectMissing(GatewayError):
+    """Stripe has no object with the id we were given (``resource_missing``)."""
+
+    code = "not_found"
+    http_status = 404
 
 
 class CardDeclined(GatewayError):
@@ -92,6 +109,13 @@ class ProviderUnavailable(GatewayError):
 
 class WebhookSignatureInvalid(PaymentError):
     code = "invalid_signature"
+    http_status = 400
+
+
+class WebhookEventInvalid(PaymentError):
+    """A correctly signed body that is not a Stripe event we can store."""
+
+    code = "invalid_event"
     http_status = 400
 
 

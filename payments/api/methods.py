@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from payments import selectors, services
-from payments.api.common import PaymentsThrottle, parse_uuid, validated
+from payments.api.common import (
+    PaymentsThrottle,
+    StripeIdField,
+    check_stripe_id,
+    parse_uuid,
+    validated,
+)
 from payments.exceptions import PaymentNotFound
 from payments.models import SavedPaymentMethod
 
@@ -52,7 +58,7 @@ class PaymentMethodCreateApi(APIView):
 
     @extend_schema_serializer(component_name="PaymentMethodInput")
     class InputSerializer(serializers.Serializer):
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentMethodId = StripeIdField("pm_")
         isDefault = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
@@ -79,6 +85,13 @@ class PaymentMethodItemApi(APIView):
     """``GET methods/{userId}`` lists a user's cards; ``DELETE methods/{methodId}``
     removes one. The seed gives both the same path shape."""
 
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
+
+    def get_throttles(self):
+        # Removing a card calls Stripe; listing reads our database only.
+        return super().get_throttles() if self.request.method == "DELETE" else []
+
     @extend_schema(
         summary="List a user's saved cards (that user or an admin)",
         responses={200: _METHODS_OUTPUT},
@@ -98,15 +111,20 @@ class PaymentMethodItemApi(APIView):
     )
     def delete(self, request: Request, item_id: str) -> Response:
         services.payment_method_detach(
-            user=request.user, payment_method_id=item_id, actor=request.user
+            user=request.user,
+            payment_method_id=check_stripe_id(item_id, "pm_", field="methodId"),
+            actor=request.user,
         )
         return Response(_methods_body(request.user))
 
 
 class PaymentMethodDefaultApi(APIView):
+    throttle_classes = [PaymentsThrottle]  # calls Stripe
+    throttle_scope = "payments"
+
     @extend_schema_serializer(component_name="DefaultPaymentMethodInput")
     class InputSerializer(serializers.Serializer):
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentMethodId = StripeIdField("pm_")
 
     @extend_schema(
         summary="Make one of your saved cards the default",

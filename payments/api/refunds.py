@@ -13,10 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import selectors, services
-from payments.api.common import MajorAmountField, PaymentsThrottle, validated
-from payments.exceptions import InvalidRefund, PaymentNotFound
+from payments.api.common import (
+    MajorAmountField,
+    PaymentsThrottle,
+    StripeIdField,
+    amount_in_currency,
+    validated,
+)
+from payments.exceptions import PaymentNotFound
 from payments.models import Refund
-from payments.money import MoneyError, to_minor
 
 
 class PaymentRefundApi(APIView):
@@ -25,7 +30,7 @@ class PaymentRefundApi(APIView):
 
     @extend_schema_serializer(component_name="RefundInput")
     class InputSerializer(serializers.Serializer):
-        paymentIntentId = serializers.CharField(max_length=255)
+        paymentIntentId = StripeIdField("pi_")
         amount = MajorAmountField(required=False)
         reason = serializers.ChoiceField(choices=Refund.Reason.values)
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -33,9 +38,15 @@ class PaymentRefundApi(APIView):
     @extend_schema(
         summary="Refund part or all of a payment",
         description=(
-            "`amount` in major units, default: everything not yet refunded. The payer "
-            "may refund until the booking's cancellation window closes; the booking's "
-            "coach and admins any amount up to what is left."
+            "`amount` in major units, default: everything not yet refunded.\n\n"
+            "**Policy.** The payer's only refund is cancelling: inside the coach's "
+            "cancellation window a refund by the payer cancels the booking and "
+            "refunds exactly the policy amount (everything not yet refunded); an "
+            "`amount` that differs is a 400 `validation_error` whose `details` carry "
+            "`allowedAmount` (major units) and `currency`. Outside the window the "
+            "payer gets 403 `refund_window_closed` and the booking stays. The "
+            "booking's coach and admins may refund any amount up to what is left "
+            "(goodwill) without cancelling the booking."
         ),
         request=InputSerializer,
         responses={
@@ -69,11 +80,10 @@ class PaymentRefundApi(APIView):
             raise PaymentNotFound(_("Payment not found."))
         amount = None
         if "amount" in data:
-            try:
-                amount = to_minor(data["amount"], payment.currency)
-            except MoneyError as exc:
-                raise InvalidRefund(str(exc), field="amount") from exc
-        refund = services.payment_refund(
+            amount = amount_in_currency(
+                data["amount"], payment.currency, field="amount"
+            )
+        refund = services.payment_refund_request(
             payment=payment,
             amount=amount,
             reason=data["reason"],

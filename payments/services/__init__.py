@@ -1,5 +1,11 @@
 """Every write to payment data. Re-exports the public services of the package."""
 
+from payments.services.cancellation import (
+    booking_cancel_with_refund,
+    cancellation_refund_amount,
+    payment_cancel_for_ended_hold,
+    payment_refund_request,
+)
 from payments.services.intents import (
     payment_confirm,
     payment_create_intent,
@@ -14,8 +20,6 @@ from payments.services.methods import (
     setup_intent_create,
 )
 from payments.services.refunds import (
-    booking_cancel_with_refund,
-    cancellation_refund_amount,
     payment_refund,
     refund_settle,
 )
@@ -32,6 +36,7 @@ __all__ = [
     "customer_get_or_create",
     "payment_apply_intent_state",
     "payment_cancel",
+    "payment_cancel_for_ended_hold",
     "payment_confirm",
     "payment_create_intent",
     "payment_method_attach",
@@ -40,6 +45,7 @@ __all__ = [
     "payment_record_decline",
     "payment_refresh_from_stripe",
     "payment_refund",
+    "payment_refund_request",
     "payment_settle_abandoned_challenge",
     "payment_sync_for_payer",
     "refund_settle",

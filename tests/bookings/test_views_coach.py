@@ -314,12 +314,33 @@ def test_coach_offerings_create_with_htmx_swaps_the_panel(as_coach, coach):
         (
             {"title": "T", "duration_minutes": "60", "price": "10.555"},
             "price",
-            "no more than 2 decimal places",
+            "at most 2 decimals",
         ),
         (
             {"title": "T", "duration_minutes": "60", "price": "0"},
             "price",
-            "greater than or equal to 0.01",
+            "more than zero",
+        ),
+        # Hostile input: the same bounded parser as the API (payments.money).
+        (
+            {"title": "T", "duration_minutes": "60", "price": "9e999990"},
+            "price",
+            "plain number",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "\u0663"},
+            "price",
+            "plain number",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "1000000"},
+            "price",
+            "at most CHF 999,999.99",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "-5"},
+            "price",
+            "without a sign",
         ),
     ],
 )
@@ -442,8 +463,9 @@ def test_coach_pages_forbidden_page_is_the_sites_own(client, client_user):
 
 
 def test_coach_bookings_queries_do_not_grow_with_bookings(
-    as_coach, make_booking, zurich_at
+    as_coach, make_booking, zurich_at, settings
 ):
+    settings.MAX_OPEN_HOLDS = 100  # many holds of one client
     make_booking(starts_at=zurich_at(2, 9))
     with CaptureQueriesContext(connection) as one:
         as_coach.get(reverse("coach:bookings"))
