@@ -48,6 +48,8 @@ Fixtures, for any page of the product:
 ``new_context(**options)``
     Another guarded context (e.g. ``java_script_enabled=False``), closed after
     the test; its pages fail the test on JavaScript errors as ``page`` does.
+    ``context.new_page(csp_violations_fail=False)`` gives a page whose CSP
+    violations do not fail the test, for a test that provokes one on purpose.
 ``login``
     ``login(page, user)`` logs ``user`` in by putting a fresh session cookie
     into the browser (fast); ``login(page, user, password=...)`` clicks "Log
@@ -333,9 +335,11 @@ def _guard(page, base_url: str):
     return page
 
 
-def _watch(page, problems: list[str]):
-    """Collect uncaught JavaScript errors and CSP violations of ``page``."""
+def _watch(page, problems: list[str], *, csp: bool = True):
+    """Collect uncaught JavaScript errors (and CSP violations) of ``page``."""
     page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    if not csp:
+        return page
     page.on(
         "console",
         lambda message: (
@@ -359,8 +363,9 @@ def new_context(browser, asgi_live_server):
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         new_page = context.new_page
 
-        def guarded_page():
-            return _watch(_guard(new_page(), asgi_live_server.url), problems)
+        def guarded_page(*, csp_violations_fail: bool = True):
+            page = _guard(new_page(), asgi_live_server.url)
+            return _watch(page, problems, csp=csp_violations_fail)
 
         context.new_page = guarded_page
         contexts.append(context)
