@@ -155,6 +155,7 @@ def booking_create(
                     platform_fee_bps=price.platform_fee_bps,
                     coach_amount=price.coach_amount,
                     cancellation_window_hours=profile.cancellation_window_hours,
+                    refund_fee_rule=profile.refund_fee_rule,
                 )
         except IntegrityError as exc:
             if _violated_constraint(exc) == NO_OVERLAP_CONSTRAINT:
