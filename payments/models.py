@@ -276,7 +276,10 @@ class LedgerEntry(models.Model):
         DISPUTE_FEE = "dispute_fee", _("Stripe dispute fee")
         PLATFORM_CHARGEBACK = "platform_chargeback", _("Platform share of chargeback")
         COACH_CHARGEBACK = "coach_chargeback", _("Coach share of chargeback")
-        PLATFORM_DISPUTE_FEE = "platform_dispute_fee", _("Platform share of dispute fee")
+        PLATFORM_DISPUTE_FEE = (
+            "platform_dispute_fee",
+            _("Platform share of dispute fee"),
+        )
         COACH_DISPUTE_FEE = "coach_dispute_fee", _("Coach share of dispute fee")
         EARNING_MATURED = "earning_matured", _("Earning available")
         ADJUSTMENT = "adjustment", _("Adjustment against available")

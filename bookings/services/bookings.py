@@ -370,6 +370,30 @@ def booking_complete(*, booking: Booking, actor: User | None, cause: str) -> Boo
     return _transition(locked, Status.COMPLETED, actor=actor, cause=cause)
 
 
+def booking_complete_ended(*, now: dt.datetime | None = None) -> int:
+    """Complete every confirmed session that has ended; return how many moved.
+
+    Meant for the periodic job (payments' earnings mature from completion).
+    Each booking goes through ``booking_complete`` in its own transaction,
+    so the move is locked, recorded (cause ``session_ended``) and announced
+    like any other; a re-run or a concurrent run finds nothing left to move.
+    """
+    now = now or timezone.now()
+    ended = Booking.objects.filter(
+        status=Status.CONFIRMED, ends_at__lte=now
+    ).values_list("pk", flat=True)
+    moved = 0
+    for pk in ended:
+        try:
+            booking = booking_complete(
+                booking=Booking(pk=pk), actor=None, cause="session_ended"
+            )
+        except (InvalidTransition, SessionNotOver):
+            continue  # cancelled or refunded since the query
+        moved += booking.status == Status.COMPLETED
+    return moved
+
+
 def _is_party(user: User, booking: Booking) -> bool:
     return user.is_admin or user.pk in (booking.client_id, booking.coach_id)
 

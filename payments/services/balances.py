@@ -91,7 +91,9 @@ def refund_split(*, payment: Payment, amount: int) -> RefundSplit:
     if last:
         vat_back = vat_left
     else:
-        vat_back = min(vat_left, round_half_up_div(amount * payment.vat_amount, received))
+        vat_back = min(
+            vat_left, round_half_up_div(amount * payment.vat_amount, received)
+        )
     if rule == RefundFeeRule.PLATFORM_KEEPS:
         fee_back = 0
     elif last:
