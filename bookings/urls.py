@@ -56,6 +56,26 @@ coach_patterns = (
         ),
         path("earnings/", payment_views.coach_earnings, name="earnings"),
         path("earnings.csv", payment_views.coach_earnings_csv, name="earnings_csv"),
+        path(
+            "statements/<int:year>/<int:month>/",
+            payment_views.coach_statement,
+            name="statement",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.csv",
+            payment_views.coach_statement_csv,
+            name="statement_csv",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.pdf",
+            payment_views.coach_statement_pdf,
+            name="statement_pdf",
+        ),
+        path(
+            "invoices/<str:number>.pdf",
+            payment_views.coach_invoice_pdf,
+            name="invoice_pdf",
+        ),
     ],
     "coach",
 )

@@ -17,7 +17,7 @@ from bookings import services as booking_services
 from bookings.models import Booking, BookingTransition, Offering
 from payments.models import LedgerEntry, Payment, PaymentTransition, Refund
 from payments.pricing import breakdown
-from payments.services import _core, balances
+from payments.services import _core, balances, payouts
 from payments.services.refunds import refund_settle
 
 
@@ -142,3 +142,18 @@ def earning_mature_offline(*, payment: Payment, at: datetime) -> bool:
     booked = balances.earning_mature(payment=payment, now=at)
     _date_since(marks, at)
     return booked
+
+
+def payout_offline(*, coach, amount: int, currency: str, reference: str, at: datetime):
+    """A manual payout through ``payout_record``, dated ``at``."""
+    marks = _last_ids()
+    payout = payouts.payout_record(
+        coach=coach,
+        amount=amount,
+        currency=currency,
+        bank_reference=reference,
+        paid_on=at.date(),
+        actor=None,
+    )
+    _date_since(marks, at)
+    return payout

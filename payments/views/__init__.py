@@ -16,6 +16,12 @@ from payments.views.account import (
 )
 from payments.views.earnings import coach_earnings, coach_earnings_csv
 from payments.views.staff import staff_dashboard
+from payments.views.statements import (
+    coach_invoice_pdf,
+    coach_statement,
+    coach_statement_csv,
+    coach_statement_pdf,
+)
 from payments.views.status import (
     payment_status_context,
     payment_status_contexts,
@@ -25,6 +31,10 @@ from payments.views.status import (
 __all__ = [
     "coach_earnings",
     "coach_earnings_csv",
+    "coach_invoice_pdf",
+    "coach_statement",
+    "coach_statement_csv",
+    "coach_statement_pdf",
     "notification_list",
     "notification_read",
     "notification_read_all",
