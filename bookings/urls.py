@@ -82,7 +82,10 @@ coach_patterns = (
 
 # Staff pages (namespace ``staff``), next to the Django admin they link into.
 staff_patterns = (
-    [path("dashboard/", payment_views.staff_dashboard, name="dashboard")],
+    [
+        path("dashboard/", payment_views.staff_dashboard, name="dashboard"),
+        path("payouts/", payment_views.staff_payouts, name="payouts"),
+    ],
     "staff",
 )
 

@@ -15,6 +15,7 @@ from payments.views.account import (
     stripe_js_context,
 )
 from payments.views.earnings import coach_earnings, coach_earnings_csv
+from payments.views.payouts import staff_payouts
 from payments.views.staff import staff_dashboard
 from payments.views.statements import (
     coach_invoice_pdf,
@@ -45,5 +46,6 @@ __all__ = [
     "payment_status_contexts",
     "payment_status_fragment",
     "staff_dashboard",
+    "staff_payouts",
     "stripe_js_context",
 ]
