@@ -150,9 +150,9 @@ def test_seeded_earnings_page_shows_balances_next_maturity_and_several_bars(
         )
     )
     page = client.get(reverse("coach:earnings")).content.decode()
-    assert f'data-figure="pending">{chf(got.pending)}<' in page
-    assert f'data-figure="available">{chf(got.available)}<' in page
-    assert f'data-figure="paid-out">{chf(20000)}<' in page
+    assert f'data-balance="pending">{chf(got.pending)}<' in page
+    assert f'data-balance="available">{chf(got.available)}<' in page
+    assert f'data-balance="paid-out">{chf(20000)}<' in page
     assert "becomes available on" in page
     assert page.count('class="bar-track"') + page.count("<rect") >= 3
 
