@@ -206,11 +206,24 @@ def hold() -> timedelta:
     return timedelta(hours=settings.EARNINGS_HOLD_HOURS)
 
 
+# A booking's session is settled when it was held (completed) or will never
+# be (cancelled, or refunded in full without either): its earning then starts
+# its hold. A cancelled booking may leave the coach a share (a refund-fee rule
+# that keeps the fee, a late cancellation): it matures too, never stays
+# pending for ever.
+_SETTLED = (
+    Booking.Status.COMPLETED,
+    Booking.Status.CANCELLED,
+    Booking.Status.REFUNDED,
+)
+
+
 def _completed_at(booking_ids) -> dict:
-    """When each booking was completed (its first move to ``completed``)."""
+    """When each booking's session was settled (its first move to completed,
+    cancelled or refunded)."""
     return dict(
         BookingTransition.objects.filter(
-            booking_id__in=booking_ids, to_status=Booking.Status.COMPLETED
+            booking_id__in=booking_ids, to_status__in=_SETTLED
         )
         .values("booking_id")
         .annotate(at=Min("created_at"))
@@ -219,11 +232,12 @@ def _completed_at(booking_ids) -> dict:
 
 
 def payments_due_to_mature(*, now: datetime | None = None) -> list:
-    """Ids of charged payments whose session was completed at least a hold ago
-    and that have no ``earning_matured`` entry yet."""
+    """Ids of charged payments whose session was settled (completed, or
+    cancelled) at least a hold ago and that have no ``earning_matured`` entry
+    yet."""
     now = now or timezone.now()
     completed = BookingTransition.objects.filter(
-        to_status=Booking.Status.COMPLETED, created_at__lte=now - hold()
+        to_status__in=_SETTLED, created_at__lte=now - hold()
     ).values("booking_id")
     return list(
         Payment.objects.filter(booking_id__in=completed, ledger__kind=K.CHARGE)

@@ -376,3 +376,16 @@ def test_ledger_equals_pending_plus_available_plus_paid_out(rule, ops):
                 assert amount <= before.available
         got = check_books(coach, payments)
         assert got.paid_out >= 0
+
+
+def test_share_left_by_a_cancelled_booking_matures_too():
+    coach, offering = make_coach(RefundFeeRule.PLATFORM_KEEPS)
+    payment = pay(offering, days_ago=-3)
+    offline.refund_offline(payment=payment, amount=10000, at=timezone.now())
+    assert Booking.objects.get(pk=payment.booking_id).status == Booking.Status.REFUNDED
+    # The platform kept its fee: the coach owes it, first pending...
+    assert balances.coach_balances(coach=coach, currency="CHF").pending == -1500
+    assert balances.earnings_mature_due(now=later()) == 1
+    # ...then against available, never pending for ever.
+    got = balances.coach_balances(coach=coach, currency="CHF")
+    assert (got.pending, got.available) == (0, -1500)
