@@ -12,7 +12,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.models import User
-from payments.models import LedgerEntry, PlatformFeeInvoice
+from payments.models import LedgerEntry, Notification, PlatformFeeInvoice
 from payments.services import balances, invoices, statements
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +168,7 @@ def test_other_coach_cannot_read_an_invoice(client, demo):
     number = PlatformFeeInvoice.objects.filter(coach=demo).first().number
     client.force_login(User.objects.get(email="coach2@example.com"))
     assert client.get(reverse("coach:invoice_pdf", args=[number])).status_code == 404
+
+
+def test_seed_history_leaves_no_notifications_about_the_past(demo):
+    assert not Notification.objects.exists()

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookings.models import Offering
-from payments.models import PaymentTransition
+from payments.models import Notification, PaymentTransition
 from payments.services import invoices, offline, statements
 
 COACH = "coach@example.com"
@@ -74,6 +74,12 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             written = self._history(coach)
+        # The services announced each past payment as it was recorded; a
+        # "payment received" notice dated today for a session months ago is
+        # noise in the demo's inbox.
+        Notification.objects.filter(
+            booking__payments__transitions__cause=CAUSE
+        ).delete()
         self.stdout.write(self.style.SUCCESS(f"Demo history: {written} sessions."))
 
     def _history(self, coach: User) -> int:
