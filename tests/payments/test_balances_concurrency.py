@@ -8,8 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from payments.exceptions import PayoutExceedsAvailable
-from payments.models import LedgerEntry, Payout
-from payments.services import balances, payouts
+from payments.models import LedgerEntry, Payout, PlatformFeeInvoice
+from payments.services import balances, invoices, payouts, statements
 from tests.payments.test_balances import complete, later, make_coach, pay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -76,3 +76,31 @@ def test_concurrent_maturation_books_each_payment_once():
     got = balances.coach_balances(coach=coach, currency="CHF")
     assert (got.pending, got.available) == (0, 3 * 8500)
     assert timezone.now() < now
+
+
+def test_concurrent_invoices_are_numbered_without_gaps_or_repeats():
+    last_month = statements.month_start(
+        statements.month_start(timezone.now().date()) - dt.timedelta(days=1)
+    )
+    paid_at = timezone.make_aware(
+        dt.datetime.combine(last_month + dt.timedelta(days=10), dt.time(12))
+    )
+    coaches = []
+    for _ in range(5):
+        coach, offering = make_coach()
+        payment = pay(offering, days_ago=40)
+        LedgerEntry.objects.filter(payment=payment).update(created_at=paid_at)
+        coaches.append(coach)
+    # Each coach's invoice issued twice at once: five invoices, numbered 1-5.
+    results = concurrently(
+        10,
+        lambda i: (
+            invoices.invoice_issue(
+                coach=coaches[i % 5], month=last_month, currency="CHF"
+            ).number
+        ),
+    )
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    numbers = sorted(PlatformFeeInvoice.objects.values_list("number", flat=True))
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == [1, 2, 3, 4, 5]
+    assert sorted(set(results)) == numbers
