@@ -8,6 +8,7 @@ else differs. See the configuration table in README.md.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -319,6 +320,23 @@ BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Payments in a pre-charge state untouched this long are re-read from Stripe.
 RECONCILE_AFTER_MINUTES = env_int("RECONCILE_AFTER_MINUTES", 5)
+
+# --- Coach money (README "Coach balances") ------------------------------------
+
+# A coach's share stays pending this long after the session was completed (the
+# window in which most disputes arrive), then becomes available for payout.
+EARNINGS_HOLD_HOURS = env_int("EARNINGS_HOLD_HOURS", 48)
+# Stripe's fee for a lost dispute, in minor units, when the event does not
+# carry its balance transactions.
+STRIPE_DISPUTE_FEE = env_int("STRIPE_DISPUTE_FEE", 1500)
+# The seller on the platform-fee invoices to coaches.
+PLATFORM_LEGAL_NAME = env("PLATFORM_LEGAL_NAME", "Coaching Platform AG")
+PLATFORM_ADDRESS = env("PLATFORM_ADDRESS", "Bahnhofstrasse 1\n8001 Zürich\nSwitzerland")
+PLATFORM_VAT_NUMBER = env("PLATFORM_VAT_NUMBER", "CHE-123.456.789 MWST")
+# VAT on the platform fee, in percent ("8.1"), kept as hundredths of a percent.
+PLATFORM_VAT_RATE_BPS = int(
+    (Decimal(env("PLATFORM_VAT_RATE", "8.1")) * 100).to_integral_value()
+)
 
 # --- Email ------------------------------------------------------------------
 

@@ -447,16 +447,26 @@ def refund_create(
     reason: str,
     metadata: dict[str, str],
     idempotency_key: str,
+    connected: bool = False,
+    refund_application_fee: bool = True,
 ) -> RefundResult:
     """Refund ``amount`` minor units of a charged PaymentIntent.
 
-    The reason is sent to real Stripe only: localstripe rejects it.
+    The reason is sent to real Stripe only: localstripe rejects it. For a
+    destination charge (``connected``) Stripe takes the refund back from the
+    coach's account (``reverse_transfer``, in proportion) and gives back the
+    platform's application fee in proportion only when
+    ``refund_application_fee`` (the coach's refund-fee rule); localstripe
+    has no Connect, so these are sent only then.
     """
     params: dict[str, Any] = {
         "payment_intent": intent_id,
         "amount": amount,
         "metadata": metadata,
     }
+    if connected:
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = refund_application_fee
     if not settings.STRIPE_API_BASE:
         params["reason"] = reason
     refund = _call(

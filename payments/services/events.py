@@ -294,6 +294,27 @@ def _on_dispute(event: WebhookEventData) -> None:
             # disputed (final for us); the admin dashboard lists it.
             payment.last_error_code = f"dispute_{dispute.get('status', 'lost')}"[:64]
             payment.save(update_fields=["last_error_code", "updated_at"])
+            if dispute.get("status") == "lost":
+                _core.ledger_record_lost_dispute(
+                    payment,
+                    amount=min(
+                        int(dispute.get("amount") or payment.amount_refundable),
+                        payment.amount_refundable,
+                    ),
+                    fee=_dispute_fee(dispute),
+                    stripe_event_id=event.id,
+                )
+
+
+def _dispute_fee(dispute: dict) -> int:
+    """Stripe's fee for a dispute: from its balance transactions when the event
+    carries them, else the configured ``STRIPE_DISPUTE_FEE`` (minor units)."""
+    fees = [
+        int(tx.get("fee") or 0)
+        for tx in dispute.get("balance_transactions") or []
+        if isinstance(tx, dict)
+    ]
+    return sum(fees) if fees else settings.STRIPE_DISPUTE_FEE
 
 
 def _on_payment_method_detached(event: WebhookEventData) -> None:

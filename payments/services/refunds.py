@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
-from bookings.models import Booking
+from bookings.models import Booking, RefundFeeRule
 from payments import gateway
 from payments.exceptions import (
     EventNotReady,
@@ -68,6 +68,7 @@ def payment_refund(
             reason=reason,
             metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             idempotency_key=f"refund:{refund.pk}:create",
+            **_connect_params(payment),
         )
     except ProviderUnavailable:
         # Stripe may or may not have refunded: keep the reservation so nothing
@@ -88,6 +89,18 @@ def payment_refund(
     return refund_settle(
         refund=refund, stripe_refund_id=result.id, status=result.status, cause="refund"
     )
+
+
+def _connect_params(payment: Payment) -> dict:
+    """For a destination charge: reverse the coach's transfer, and give back
+    the application fee only under the proportional refund-fee rule."""
+    if not payment.stripe_destination_account_id:
+        return {}
+    return {
+        "connected": True,
+        "refund_application_fee": payment.booking.refund_fee_rule
+        == RefundFeeRule.PROPORTIONAL,
+    }
 
 
 def _reserve(
@@ -343,6 +356,7 @@ def refund_resume(*, refund: Refund) -> Refund:
             reason=refund.reason,
             metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             idempotency_key=f"refund:{refund.pk}:create",
+            **_connect_params(payment),
         )
     except ProviderUnavailable:
         raise
