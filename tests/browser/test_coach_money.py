@@ -56,7 +56,9 @@ def test_demo_coach_earnings_and_statement(page, login, asgi_live_server):
     coach = User.objects.get(email="coach@example.com")
     login(page, coach, "coaching-demo")
 
-    page.goto("/coach/earnings/")
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Earnings"
+    ).click()
     expect(page.locator('[data-balance="paid-out"]')).to_have_text("CHF 200.00")
     expect(page.locator('[data-balance="pending"]')).to_have_text("CHF 46.75")
     expect(page.locator('[data-balance="next-maturity"]')).to_contain_text(
