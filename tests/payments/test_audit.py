@@ -361,3 +361,29 @@ def test_admin_payment_page_shows_the_whole_history_in_one_timeline_in_order(
         reverse("admin:payments_payment_change", args=[payment.pk])
     ).content.decode()
     assert coach.email in html and admin_user.email in html
+
+
+def test_a_failing_recorder_never_fails_the_stripe_call(db, caplog):
+    def broken(record: gateway.CallRecord) -> None:
+        raise RuntimeError("disk full")
+
+    gateway.register_call_recorder(broken)
+    try:
+        customer_id = gateway.customer_create(
+            email="a@example.com", name="A", user_id="1", idempotency_key="t:broken"
+        )
+    finally:
+        gateway._recorders.remove(broken)
+    assert customer_id.startswith("cus_")
+    assert "stripe.record_failed operation=customer.create" in caplog.text
+    # The app's own recorder ran as well.
+    assert StripeCall.objects.get().object_id == customer_id
+
+
+def test_payment_timeline_reads_in_six_queries(paid, coach, django_assert_num_queries):
+    from payments.selectors import payment_timeline
+
+    services.payment_refund(payment=paid, amount=1000, reason=REASON, actor=coach)
+    with django_assert_num_queries(6):
+        entries = payment_timeline(payment=paid)
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
