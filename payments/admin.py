@@ -166,6 +166,9 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [PaymentTransitionInline, RefundInline, LedgerEntryInline]
+    # Below the inlines: one timeline of every record of the payment
+    # (selectors.payment_timeline), in the order things happened.
+    change_form_template = "admin/payments/payment/change_form.html"
     actions = ["refund_in_full", "resync_from_stripe"]
 
     @admin.display(description=_("Amount"), ordering="amount")
@@ -305,6 +308,7 @@ class WebhookEventAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "last_error",
+        "last_traceback",
         "next_attempt_at",
         "locked_until",
         "livemode",

@@ -126,16 +126,33 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
-def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) -> T:
+def _call(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    id_from_caller: bool = False,
+    idempotency_key: str = "",
+    object_id: str = "",
+) -> T:
     """Run one Stripe call under our retry policy and error mapping.
 
     ``id_from_caller``: the call's object id came from outside (a card id from
     Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
+    ``idempotency_key`` and ``object_id`` only label the call's records.
+    Raises RuntimeError inside a transaction our code opened (see
+    ``_refuse_inside_transaction``).
     """
+    _refuse_inside_transaction(operation)
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
-            return fn()
+            return _attempt(
+                operation,
+                fn,
+                attempt=attempt + 1,
+                idempotency_key=idempotency_key,
+                object_id=object_id,
+            )
         except stripe.CardError as exc:
             error = exc.error
             decline_code = (
@@ -196,6 +213,133 @@ def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) 
                 http_status=exc.http_status,
             ) from exc
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- Every call leaves a record --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What one HTTP request to Stripe was, for the audit trail and metrics.
+
+    Ids, codes and timings only: never a request body, card data or a key.
+    """
+
+    operation: str
+    idempotency_key: str
+    object_id: str
+    attempt: int
+    http_status: int | None
+    stripe_request_id: str
+    duration_ms: int
+    error_code: str
+
+
+CallRecorder = Callable[[CallRecord], None]
+_recorders: list[CallRecorder] = []
+
+
+def register_call_recorder(recorder: CallRecorder) -> None:
+    """Have ``recorder`` called after every request to Stripe (once per attempt).
+
+    The payments app registers the one that writes ``StripeCall`` rows; this
+    module stays free of the ORM. A recorder that raises is logged, never
+    allowed to fail the call it records.
+    """
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+
+
+def _attempt(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    attempt: int,
+    idempotency_key: str,
+    object_id: str,
+) -> T:
+    """Make one request and report it to the recorders, whatever its outcome."""
+    started = time.monotonic()
+    result: Any = None
+    error: stripe.StripeError | None = None
+    try:
+        result = fn()
+        return result
+    except stripe.StripeError as exc:
+        error = exc
+        raise
+    finally:
+        _report(
+            operation,
+            started=started,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+            object_id=object_id,
+            result=result,
+            error=error,
+        )
+
+
+def _report(
+    operation: str,
+    *,
+    started: float,
+    attempt: int,
+    idempotency_key: str,
+    object_id: str,
+    result: Any,
+    error: stripe.StripeError | None,
+) -> None:
+    if not _recorders:
+        return
+    duration_ms = max(0, round((time.monotonic() - started) * 1000))
+    response = getattr(result, "last_response", None)
+    if error is not None:
+        http_status = error.http_status
+        request_id = error.request_id or ""
+        error_code = (
+            getattr(error.error, "decline_code", None) if error.error else None
+        ) or (error.code or type(error).__name__)
+    else:
+        http_status = getattr(response, "code", None)
+        request_id = getattr(response, "request_id", None) or ""
+        error_code = ""
+    # A StripeObject is no dict; a list has no id.
+    result_id = getattr(result, "id", None) if error is None else None
+    record = CallRecord(
+        operation=operation,
+        idempotency_key=idempotency_key,
+        object_id=(result_id if isinstance(result_id, str) else "") or object_id,
+        attempt=attempt,
+        http_status=http_status,
+        stripe_request_id=request_id,
+        duration_ms=duration_ms,
+        error_code=str(error_code)[:64],
+    )
+    for recorder in list(_recorders):
+        try:
+            recorder(record)
+        except Exception:
+            logger.exception("stripe.record_failed operation=%s", operation)
+
+
+def _refuse_inside_transaction(operation: str) -> None:
+    """Refuse to call Stripe inside a database transaction our code opened.
+
+    A network call under a transaction holds its row locks for the call's
+    length and can be rolled back after Stripe acted. This is the check
+    ``atomic(durable=True)`` makes: the atomic blocks Django's TestCase opens
+    around each test are marked ``_from_testcase`` and do not count.
+    """
+    from django.db import connection
+
+    if any(
+        not getattr(block, "_from_testcase", False)
+        for block in connection.atomic_blocks
+    ):
+        raise RuntimeError(
+            f"Stripe call {operation} inside a database transaction: commit first."
+        )
 
 
 def _opts(idempotency_key: str) -> dict[str, str]:
@@ -274,6 +418,7 @@ def customer_create(
             params={"email": email, "name": name, "metadata": {"user_id": user_id}},
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
     )
     return customer.id
 
@@ -291,6 +436,8 @@ def customer_set_default_payment_method(
             },
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
+        object_id=customer_id,
     )
 
 
@@ -302,6 +449,7 @@ def setup_intent_create(*, customer_id: str, idempotency_key: str) -> SetupInten
             params={"customer": customer_id, "payment_method_types": ["card"]},
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
     )
     return SetupIntentResult(id=si.id, client_secret=si.client_secret, status=si.status)
 
@@ -312,6 +460,7 @@ def payment_method_retrieve(payment_method_id: str) -> Card:
         "payment_method.retrieve",
         lambda: _client().v1.payment_methods.retrieve(payment_method_id),
         id_from_caller=True,
+        object_id=payment_method_id,
     )
     return _card(pm.to_dict())
 
@@ -328,6 +477,8 @@ def payment_method_attach(
             options=_opts(idempotency_key),
         ),
         id_from_caller=True,
+        idempotency_key=idempotency_key,
+        object_id=payment_method_id,
     )
     return _card(pm.to_dict())
 
@@ -339,6 +490,8 @@ def payment_method_detach(*, payment_method_id: str, idempotency_key: str) -> No
         lambda: _client().v1.payment_methods.detach(
             payment_method_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=payment_method_id,
     )
 
 
@@ -376,6 +529,7 @@ def payment_intent_create(
         lambda: _client().v1.payment_intents.create(
             params=params, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
     )
     return _intent(pi.to_dict())
 
@@ -385,6 +539,7 @@ def payment_intent_retrieve(intent_id: str) -> IntentResult:
     pi = _call(
         "payment_intent.retrieve",
         lambda: _client().v1.payment_intents.retrieve(intent_id),
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -416,12 +571,16 @@ def payment_intent_confirm(
             params=params,
             options=_opts(f"{idempotency_key}:set-method"),
         ),
+        idempotency_key=f"{idempotency_key}:set-method",
+        object_id=intent_id,
     )
     pi = _call(
         "payment_intent.confirm",
         lambda: client.v1.payment_intents.confirm(
             intent_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -433,6 +592,8 @@ def payment_intent_cancel(*, intent_id: str, idempotency_key: str) -> IntentResu
         lambda: _client().v1.payment_intents.cancel(
             intent_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -474,6 +635,7 @@ def refund_create(
         lambda: _client().v1.refunds.create(
             params=params, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
     )
     return RefundResult(
         id=refund.id,
@@ -490,6 +652,7 @@ def refunds_for_intent(intent_id: str) -> list[dict[str, Any]]:
         lambda: _client().v1.refunds.list(
             params={"payment_intent": intent_id, "limit": 100}
         ),
+        object_id=intent_id,
     )
     return [refund.to_dict() for refund in page.data]
 

@@ -543,6 +543,9 @@ class WebhookEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The full traceback of the last failed attempt (tail kept if long): the
+    # one-line error above says what, this says where.
+    last_traceback = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker holds the event while it processes it; a lapsed lease means
     # the worker died and another may take over.
@@ -602,3 +605,142 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient}"
+
+
+# --- Audit trail ---------------------------------------------------------------------
+# Append-only records of who and what changed money, and of every request we
+# sent to Stripe. Rows are written by the services (and, for Stripe calls, by
+# the recorder the app registers with the gateway), never edited.
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once: saving it again or deleting it raises."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are append-only.")
+
+
+class RefundTransition(AppendOnlyModel):
+    """One status change of a refund; ``from_status`` is empty at creation."""
+
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(
+        max_length=16, choices=Refund.Status.choices, blank=True
+    )
+    to_status = models.CharField(max_length=16, choices=Refund.Status.choices)
+    cause = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    stripe_event_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["refund", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} ({self.cause})"
+
+
+class StaffAction(AppendOnlyModel):
+    """Something staff did to money or Stripe's records, and who did it.
+
+    ``actor`` is empty for a management command (no user behind it); the
+    ``details`` then say where it came from.
+    """
+
+    class Action(models.TextChoices):
+        REFUND = "refund", _("Refund")
+        RESYNC = "resync", _("Re-sync from Stripe")
+        REPLAY = "replay", _("Webhook replay")
+        CANCEL = "cancel", _("Booking cancellation")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff_actions",
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    webhook_event = models.ForeignKey(
+        WebhookEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff_actions",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor or 'command'}"
+
+
+class StripeCall(AppendOnlyModel):
+    """One HTTP request we sent to Stripe (each retry is a row of its own).
+
+    Ids, codes and timings only: never card data, keys or request bodies.
+    """
+
+    operation = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    object_id = models.CharField(max_length=255, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    stripe_request_id = models.CharField(max_length=255, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    error_code = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stripe_calls",
+    )
+    refund = models.ForeignKey(
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stripe_calls",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["operation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.http_status or '-'} ({self.duration_ms} ms)"

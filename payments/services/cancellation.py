@@ -21,8 +21,9 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import OPEN, REFUNDABLE, Payment, Refund
+from payments.models import OPEN, REFUNDABLE, Payment, Refund, StaffAction
 from payments.money import format_money
+from payments.services.audit import is_staff_actor, staff_action_record
 from payments.services.refunds import (
     allowed_refund_details,
     cancellation_window_closes,
@@ -72,13 +73,16 @@ def booking_cancel_with_refund(
     but the client, the coach or an admin, and for bookings that cannot be
     cancelled.
     """
+    before = booking.status
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking = booking_services.booking_cancel(booking=booking, actor=actor)
+        _record_staff_cancel(booking, actor=actor, before=before, note=note)
         for payment in booking.payments.filter(status__in=OPEN):
             payment_cancel(payment=payment, actor=actor, cause="booking_cancelled")
         return booking, None
 
     booking = booking_services.booking_cancel_paid(booking=booking, actor=actor)
+    _record_staff_cancel(booking, actor=actor, before=before, note=note)
     amount = cancellation_refund_amount(
         booking=booking, actor=actor, at=booking.cancelled_at
     )
@@ -99,6 +103,19 @@ def booking_cancel_with_refund(
         refund = payment.refunds.order_by("-created_at").first()
     booking.refresh_from_db()
     return booking, refund
+
+
+def _record_staff_cancel(booking: Booking, *, actor, before: str, note: str) -> None:
+    """A cancellation by staff, once the booking is cancelled, goes on record."""
+    if not is_staff_actor(actor):
+        return
+    staff_action_record(
+        actor=actor,
+        action=StaffAction.Action.CANCEL,
+        payment=booking.payments.live().order_by("-created_at").first(),
+        booking=booking,
+        details={"bookingStatusBefore": before, "note": note},
+    )
 
 
 def payment_refund_request(

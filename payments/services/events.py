@@ -4,6 +4,7 @@ handler ends in a service that locks, checks the state machine and records."""
 
 import logging
 import random
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +17,10 @@ from coaching import correlation
 from payments import gateway
 from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
-from payments.models import CHARGED, Payment, WebhookEvent
+from payments.models import CHARGED, Payment, StaffAction, WebhookEvent
 from payments.money import parse_minor
 from payments.services import _core
+from payments.services.audit import staff_action_record
 from payments.services.methods import payment_method_forget
 from payments.services.refunds import refund_apply_stripe
 from payments.services.stripe_state import payment_apply_intent_state
@@ -133,6 +135,7 @@ def _failed(row: WebhookEvent, exc: Exception) -> WebhookEvent:
     WebhookEvent.objects.filter(pk=row.pk).update(
         status=_E.DEAD if dead else _E.FAILED,
         last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        last_traceback=_traceback_text(exc),
         next_attempt_at=None if dead else timezone.now() + timedelta(seconds=wait),
         locked_until=None,
     )
@@ -151,11 +154,35 @@ def _failed(row: WebhookEvent, exc: Exception) -> WebhookEvent:
     return row
 
 
+TRACEBACK_MAX_CHARS = 16_000
+
+
+def _traceback_text(exc: Exception) -> str:
+    """The exception's traceback; when long, its end (where it was raised)."""
+    text = "".join(traceback.format_exception(exc))
+    if len(text) <= TRACEBACK_MAX_CHARS:
+        return text
+    return "[...]\n" + text[-(TRACEBACK_MAX_CHARS - 6) :]
+
+
 def webhook_event_replay(*, event_pk: int, actor) -> WebhookEvent:
     """Process a failed, dead or even processed event again, now.
 
-    Safe at any time: every handler is idempotent.
+    Safe at any time: every handler is idempotent. Recorded as a staff action
+    of ``actor`` (None: a management command).
     """
+    event = WebhookEvent.objects.get(pk=event_pk)
+    staff_action_record(
+        actor=actor,
+        action=StaffAction.Action.REPLAY,
+        payment=_payment_of_event(event),
+        webhook_event=event,
+        details={
+            "event": event.stripe_event_id,
+            "statusBefore": event.status,
+            "via": "admin" if actor is not None else "command",
+        },
+    )
     WebhookEvent.objects.filter(pk=event_pk).update(
         status=_E.PENDING,
         attempts=0,
@@ -171,6 +198,16 @@ def webhook_event_replay(*, event_pk: int, actor) -> WebhookEvent:
         row.refresh_from_db()
         return row
     return webhook_event_process(event_pk=event_pk)
+
+
+def _payment_of_event(event: WebhookEvent) -> Payment | None:
+    """The payment an event is about, if it is about one we know."""
+    try:
+        return _core.payment_for_stripe_object(
+            (event.payload.get("data") or {}).get("object") or {}
+        )
+    except (EventNotReady, AttributeError, TypeError):
+        return None
 
 
 def webhook_events_due(*, now: datetime | None = None) -> list[int]:

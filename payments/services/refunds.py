@@ -21,9 +21,14 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import CHARGED, REFUNDABLE, Payment, Refund
+from payments.models import CHARGED, REFUNDABLE, Payment, Refund, StaffAction
 from payments.money import format_money, to_major
 from payments.services import _core
+from payments.services.audit import (
+    is_staff_actor,
+    refund_record_transition,
+    staff_action_record,
+)
 
 logger = logging.getLogger("payments")
 
@@ -137,6 +142,23 @@ def _reserve(
             note=note[:500],
             requested_by=actor,
         )
+        refund_record_transition(
+            refund=refund, from_status="", cause="requested", actor=actor
+        )
+        if is_staff_actor(actor):
+            staff_action_record(
+                actor=actor,
+                action=StaffAction.Action.REFUND,
+                payment=payment,
+                booking=booking,
+                details={
+                    "refund": str(refund.pk),
+                    "amount": amount,
+                    "currency": payment.currency,
+                    "reason": reason,
+                    "note": refund.note,
+                },
+            )
         _core.announce(payment)
     logger.info(
         "refund.reserved refund=%s payment=%s amount=%d", refund.pk, payment.pk, amount
@@ -222,6 +244,7 @@ def refund_settle(
         if status == Refund.Status.PENDING:
             refund.save(update_fields=["stripe_refund_id", "updated_at"])
             return refund
+        before = refund.status
         if status != Refund.Status.SUCCEEDED:
             refund.status = (
                 Refund.Status.FAILED if status != "canceled" else Refund.Status.CANCELED
@@ -235,11 +258,25 @@ def refund_settle(
                     "updated_at",
                 ]
             )
+            refund_record_transition(
+                refund=refund,
+                from_status=before,
+                cause=cause,
+                actor=refund.requested_by,
+                stripe_event_id=stripe_event_id,
+            )
             logger.warning("refund.failed refund=%s payment=%s", refund.pk, payment.pk)
             _core.announce(payment)
             return refund
         refund.status = Refund.Status.SUCCEEDED
         refund.save(update_fields=["status", "stripe_refund_id", "updated_at"])
+        refund_record_transition(
+            refund=refund,
+            from_status=before,
+            cause=cause,
+            actor=refund.requested_by,
+            stripe_event_id=stripe_event_id,
+        )
         payment.amount_refunded += refund.amount
         fully = payment.amount_refunded >= payment.amount_received
         _core.ledger_record_refund(payment, refund)
@@ -310,6 +347,12 @@ def refund_apply_stripe(*, refund: dict, stripe_event_id: str, cause: str) -> Re
                     else Refund.Reason.REQUESTED_BY_CUSTOMER,
                     note="Refund made outside the platform.",
                     stripe_refund_id=stripe_id,
+                )
+                refund_record_transition(
+                    refund=ours,
+                    from_status="",
+                    cause=f"webhook:{cause}",
+                    stripe_event_id=stripe_event_id,
                 )
                 logger.warning(
                     "refund.external refund=%s payment=%s amount=%d",
