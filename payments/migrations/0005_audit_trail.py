@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookings', '0003_booking_transition'),
-        ('payments', '0003_savedpaymentmethod_fingerprint'),
+        ('payments', '0004_coach_balances_payouts_invoices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
