@@ -137,19 +137,47 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, Celery broker -----------------------------
 
 REDIS_URL = env("REDIS_URL")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "coaching",
-        }
+# Every Redis client gives up after this long, connecting or waiting for an
+# answer: a frozen Redis then costs a request about this much, not a hang.
+REDIS_TIMEOUT_SECONDS = float(env("REDIS_TIMEOUT_SECONDS", "1"))
+
+
+def redis_cache(url: str, *, timeout: float) -> dict:
+    """The cache on Redis: it holds only throttle and lockout counters, so it
+    fails open (coaching/cache.py): unreachable, it acts as an empty cache."""
+    return {
+        "BACKEND": "coaching.cache.FailOpenRedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "coaching",
+        "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
     }
+
+
+def redis_channel_layer(url: str, *, timeout: float) -> dict:
+    """channels-redis with bounded connects and sends (coaching/channels.py)."""
+    return {
+        "BACKEND": "coaching.channels.BoundedRedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": url,
+                    "socket_connect_timeout": timeout,
+                    # A consumer's receive blocks in BZPOPMIN for up to 5 s
+                    # (channels-redis' brpop_timeout): reads must outwait it.
+                    # Sends are bounded by the layer's send_timeout instead.
+                    "socket_timeout": 5 + 2 * timeout,
+                }
+            ],
+            "prefix": "coaching",
+            "send_timeout": timeout,
+        },
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL, timeout=REDIS_TIMEOUT_SECONDS)}
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "coaching"},
-        }
+        "default": redis_channel_layer(REDIS_URL, timeout=REDIS_TIMEOUT_SECONDS)
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -163,6 +191,24 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Enqueueing happens on commit inside web requests: a down or frozen Redis must
+# cost about REDIS_TIMEOUT_SECONDS there, not kombu's defaults (4 s connect,
+# no read timeout, three publish retries). A task that could not be enqueued
+# is not lost: its webhook event stays pending and retry_failed_webhooks
+# applies it a minute later.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------
