@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.ContentSecurityPolicyMiddleware",
+    # Last, so its process_exception sees a view's database outage first.
+    "coaching.availability.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "coaching.urls"
@@ -109,29 +111,34 @@ TEMPLATES = [
 
 DATABASE_URL = env("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            # Under ASGI every request runs in a thread of its own, so
-            # persistent connections pile up: pool outside (PgBouncer).
-            DATABASE_URL,
-            conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
-        )
-    }
+    # Under ASGI every request runs in a thread of its own, so persistent
+    # connections pile up: pool outside (PgBouncer).
+    _database = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0)
+    )
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # The server, its background thread and localstripe's webhooks
-                # write concurrently: take the write lock at BEGIN and wait for it
-                # instead of failing with "database is locked" mid-transaction.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
     }
+if _database["ENGINE"].endswith("sqlite3"):
+    # However SQLite is chosen (SQLITE_PATH or DATABASE_URL=sqlite:///...):
+    # the server, its background work and Stripe's webhooks write concurrently,
+    # so take the write lock at BEGIN and wait for it instead of failing with
+    # "database is locked" mid-transaction. A wait that still times out is
+    # answered 503 + Retry-After (coaching/availability.py).
+    _database["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": float(env("SQLITE_TIMEOUT_SECONDS", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **_database.get("OPTIONS", {}),
+    }
+elif _database["ENGINE"].endswith("postgresql"):
+    # An unreachable host must fail fast (then 503), not after TCP's minutes.
+    _database.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
+DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker -----------------------------
@@ -321,7 +328,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Stripe -----------------------------------------------------------------
 

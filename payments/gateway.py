@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from coaching import metrics
 from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
@@ -117,8 +118,47 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
+# Stripe as this process last saw it, for /readyz: (status, monotonic time).
+_last_seen: dict[str, Any] = {"status": "unknown", "at": None}
+
+
+def reachability() -> dict[str, Any]:
+    """Whether this process's last Stripe call reached Stripe, and how long ago."""
+    at = _last_seen["at"]
+    return {
+        "status": _last_seen["status"],
+        "secondsAgo": None if at is None else round(time.monotonic() - at, 1),
+    }
+
+
+def _seen(status: str) -> None:
+    _last_seen.update(status=status, at=time.monotonic())
+
+
 def _call(operation: str, fn: Callable[[], T]) -> T:
-    """Run one Stripe call under our retry policy and error mapping."""
+    """Run one Stripe call under our retry policy, error mapping and metrics."""
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        result = _call_with_retries(operation, fn)
+        outcome = "ok"
+        return result
+    except CardDeclined:
+        outcome = "declined"
+        raise
+    except ProviderUnavailable:
+        outcome = "unavailable"
+        raise
+    finally:
+        # Stripe answered unless it was unreachable (a 4xx is an answer).
+        _seen("unavailable" if outcome == "unavailable" else "ok")
+        metrics.STRIPE_CALLS.labels(operation=operation, outcome=outcome).inc()
+        metrics.STRIPE_SECONDS.labels(operation=operation).observe(
+            time.monotonic() - started
+        )
+
+
+def _call_with_retries(operation: str, fn: Callable[[], T]) -> T:
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
@@ -136,6 +176,7 @@ def _call(operation: str, fn: Callable[[], T]) -> T:
         except stripe.StripeError as exc:
             if _is_transient(exc) and attempt + 1 < attempts:
                 wait = _backoff(attempt)
+                metrics.STRIPE_RETRIES.labels(operation=operation).inc()
                 logger.warning(
                     "stripe.retry operation=%s attempt=%d status=%s wait=%.2fs",
                     operation,

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.ops.conftest import procfile
 from tests.processes import LoggedProcess
 
 DEPLOY = settings.BASE_DIR / "deploy"
@@ -33,15 +34,6 @@ UNITS = {
 # Generous bounds: two shared cores, other test runs beside us.
 START_TIMEOUT = 60.0
 RECOVER_TIMEOUT = 60.0
-
-
-def procfile() -> dict[str, str]:
-    commands = {}
-    for line in (DEPLOY / "Procfile").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, command = line.split(":", 1)
-            commands[name.strip()] = command.strip()
-    return commands
 
 
 def unit(name: str) -> dict[str, str]:
