@@ -7,7 +7,7 @@ to a directory shared by the processes of one host (and emptied when they all
 start), prometheus-client's multiprocess mode adds them up at scrape time;
 without it a scrape sees the answering process only. Business state (payments
 by status, declines, webhook backlog and lag, reconciliation fixes) is read
-from the database at scrape time instead (payments/metrics.py), so it is the
+from the database at scrape time instead (coaching/scrape.py), so it is the
 same whichever process answers.
 """
 

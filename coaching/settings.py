@@ -353,6 +353,12 @@ STRIPE_JS_URL = env(
     else "https://js.stripe.com/v3/",
 )
 
+# --- Operations -------------------------------------------------------------
+
+# /metrics answers a request with "Authorization: Bearer <METRICS_TOKEN>" (and
+# staff sessions); unset, only staff.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
 # --- Domain -----------------------------------------------------------------
 
 # The platform's name on receipts and emails.

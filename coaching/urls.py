@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from coaching import views
+from coaching import scrape, views
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", scrape.metrics, name="metrics"),
 ]
 
 handler404 = "coaching.views.page_not_found"

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from bookings import selectors as booking_selectors
+from coaching import metrics
 from payments import realtime, selectors
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,12 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        self.counted = True
+        metrics.WEBSOCKETS_OPEN.inc()
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            metrics.WEBSOCKETS_OPEN.dec()
         for booking_id in getattr(self, "subscriptions", set()):
             await self.channel_layer.group_discard(
                 realtime.booking_group(booking_id), self.channel_name
