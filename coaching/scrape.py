@@ -15,6 +15,7 @@ import hmac
 import logging
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -29,7 +30,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from coaching.api_errors import error_body
 from payments.models import (
@@ -171,6 +172,19 @@ def _allowed(request: HttpRequest) -> bool:
     return bool(user and user.is_authenticated and user.is_staff)
 
 
+def _forget_dead_processes(directory: str) -> None:
+    """Drop the live gauges (open WebSockets) of workers that died: granian
+    respawns them under new pids, and their last values would count forever."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, directory)
+        except PermissionError:
+            pass  # alive, another user's
+
+
 def metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return JsonResponse(
@@ -179,6 +193,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        _forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         process_registry = CollectorRegistry()
         MultiProcessCollector(process_registry)
     else:
