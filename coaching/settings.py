@@ -207,6 +207,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
     "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    # A message a killed worker took (acks_late) goes back to the queue after
+    # this, not Redis' default hour. It must exceed the longest countdown a
+    # task is retried with (send_notification: 10 min) or that message would
+    # run twice. A killed worker's webhook event does not wait for it:
+    # retry_failed_webhooks applies it once its processing lease runs out
+    # (about a minute, payments/services/events.py).
+    "visibility_timeout": 900,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,
