@@ -4,8 +4,8 @@ Broadcasts run on commit inside web requests and Celery tasks
 (payments/realtime.py) and are at most once by design: a subscriber that
 misses one gets the snapshot when it resubscribes. A send that Redis does not
 take within ``send_timeout`` seconds is abandoned (``asyncio.TimeoutError``,
-logged by the caller) instead of waiting for the socket's read timeout, which
-must stay longer than a consumer's blocking receive. After a failed send the
+logged by the caller) instead of waiting on a socket that has no read timeout
+(a consumer's receive blocks in BZPOPMIN on the same pools). After a failed send the
 layer refuses sends at once for ``RETRY_AFTER_SECONDS``, so a request that
 broadcasts several times pays the timeout once.
 """

@@ -168,11 +168,11 @@ def redis_channel_layer(url: str, *, timeout: float) -> dict:
             "hosts": [
                 {
                     "address": url,
+                    # No socket_timeout: a consumer's receive blocks in
+                    # BZPOPMIN, and with a read timeout redis-py's asyncio
+                    # client hung cancelled receives (tests/payments/
+                    # test_consumers.py). Sends are bounded by send_timeout.
                     "socket_connect_timeout": timeout,
-                    # A consumer's receive blocks in BZPOPMIN for up to 5 s
-                    # (channels-redis' brpop_timeout): reads must outwait it.
-                    # Sends are bounded by the layer's send_timeout instead.
-                    "socket_timeout": 5 + 2 * timeout,
                 }
             ],
             "prefix": "coaching",

@@ -8,6 +8,7 @@ Without ``--respawn-failed-workers`` granian shut the whole server down.
 Needs no PostgreSQL or Redis: it runs on both CI legs.
 """
 
+import contextlib
 import os
 import re
 import shlex
@@ -170,4 +171,10 @@ def test_web_worker_killed_is_respawned_and_healthz_keeps_answering(tmp_path):
         assert server.popen.poll() is None, server.output()
     finally:
         load.running = False
+        workers = _children(server.popen.pid)
         server.stop()
+        # A worker respawned while granian was stopping (or granian killed
+        # after a slow stop) would outlive it, holding the port: end ours.
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
