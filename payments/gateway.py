@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from coaching import metrics
 from payments.exceptions import (
     CardDeclined,
     GatewayError,
@@ -126,6 +127,23 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
+# Stripe as this process last saw it, for /readyz: (status, monotonic time).
+_last_seen: dict[str, Any] = {"status": "unknown", "at": None}
+
+
+def reachability() -> dict[str, Any]:
+    """Whether this process's last Stripe call reached Stripe, and how long ago."""
+    at = _last_seen["at"]
+    return {
+        "status": _last_seen["status"],
+        "secondsAgo": None if at is None else round(time.monotonic() - at, 1),
+    }
+
+
+def _seen(status: str) -> None:
+    _last_seen.update(status=status, at=time.monotonic())
+
+
 def _call(
     operation: str,
     fn: Callable[[], T],
@@ -134,7 +152,7 @@ def _call(
     idempotency_key: str = "",
     object_id: str = "",
 ) -> T:
-    """Run one Stripe call under our retry policy and error mapping.
+    """Run one Stripe call under our retry policy, error mapping and metrics.
 
     ``id_from_caller``: the call's object id came from outside (a card id from
     Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
@@ -143,6 +161,41 @@ def _call(
     ``_refuse_inside_transaction``).
     """
     _refuse_inside_transaction(operation)
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        result = _call_with_retries(
+            operation,
+            fn,
+            id_from_caller=id_from_caller,
+            idempotency_key=idempotency_key,
+            object_id=object_id,
+        )
+        outcome = "ok"
+        return result
+    except CardDeclined:
+        outcome = "declined"
+        raise
+    except ProviderUnavailable:
+        outcome = "unavailable"
+        raise
+    finally:
+        # Stripe answered unless it was unreachable (a 4xx is an answer).
+        _seen("unavailable" if outcome == "unavailable" else "ok")
+        metrics.STRIPE_CALLS.labels(operation=operation, outcome=outcome).inc()
+        metrics.STRIPE_SECONDS.labels(operation=operation).observe(
+            time.monotonic() - started
+        )
+
+
+def _call_with_retries(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    id_from_caller: bool,
+    idempotency_key: str,
+    object_id: str,
+) -> T:
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
@@ -166,6 +219,7 @@ def _call(
         except stripe.StripeError as exc:
             if _is_transient(exc) and attempt + 1 < attempts:
                 wait = _backoff(attempt)
+                metrics.STRIPE_RETRIES.labels(operation=operation).inc()
                 logger.warning(
                     "stripe.retry operation=%s attempt=%d status=%s wait=%.2fs",
                     operation,

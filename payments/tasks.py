@@ -21,10 +21,7 @@ def process_webhook_event(event_pk: int) -> str:
 
 @shared_task(ignore_result=True)
 def retry_failed_webhooks() -> int:
-    due = events.webhook_events_due()
-    for event_pk in due:
-        events.webhook_event_process(event_pk=event_pk)
-    return len(due)
+    return events.webhook_events_process_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -28,7 +28,18 @@ from payments.services.stripe_state import payment_apply_intent_state
 logger = logging.getLogger("payments.webhooks")
 
 _E = WebhookEvent.Status
-_PROCESSING_LEASE = timedelta(minutes=5)
+# A worker may be killed mid-event; its lease then keeps others away until it
+# runs out. Bound it by what processing can take (Stripe calls with their
+# timeouts, retries and backoff, plus a margin), not minutes more.
+_LEASE_MARGIN_SECONDS = 15
+
+
+def _processing_lease() -> timedelta:
+    attempts = settings.STRIPE_MAX_RETRIES + 1
+    stripe = settings.STRIPE_TIMEOUT_SECONDS * attempts + 4 * (attempts - 1)
+    return timedelta(seconds=stripe + _LEASE_MARGIN_SECONDS)
+
+
 _RETRY_BASE_SECONDS = 30
 _RETRY_CAP_SECONDS = 6 * 3600
 
@@ -94,7 +105,7 @@ def _process(event_pk: int) -> WebhookEvent:
     claimed = (
         WebhookEvent.objects.filter(pk=event_pk, status__in=[_E.PENDING, _E.FAILED])
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + _PROCESSING_LEASE, attempts=F("attempts") + 1)
+        .update(locked_until=now + _processing_lease(), attempts=F("attempts") + 1)
     )
     row = WebhookEvent.objects.get(pk=event_pk)
     if not claimed:
@@ -210,6 +221,22 @@ def _payment_of_event(event: WebhookEvent) -> Payment | None:
         return None
 
 
+def webhook_events_process_due(*, now: datetime | None = None) -> int:
+    """Attempt every event that is due; return how many this call attempted.
+
+    An event another worker holds (a live lease) is neither due nor counted.
+    """
+    attempted = 0
+    for event_pk in webhook_events_due(now=now):
+        before = (
+            WebhookEvent.objects.filter(pk=event_pk)
+            .values_list("attempts", flat=True)
+            .first()
+        )
+        attempted += webhook_event_process(event_pk=event_pk).attempts != before
+    return attempted
+
+
 def webhook_events_due(*, now: datetime | None = None) -> list[int]:
     """Ids of events waiting for (another) attempt."""
     now = now or timezone.now()
@@ -219,6 +246,7 @@ def webhook_events_due(*, now: datetime | None = None) -> list[int]:
             # A pending event whose processing never started (a lost task).
             | Q(status=_E.PENDING, received_at__lt=now - timedelta(minutes=1))
         )
+        .exclude(locked_until__gt=now)
         .order_by("received_at")
         .values_list("pk", flat=True)[:500]
     )
