@@ -1,5 +1,8 @@
 """Bookings API: coaches to book, and a client's bookings. Thin views.
 
+Cancelling a booking settles its money, so its endpoint is the payments app's
+(``payments.api.cancel``), in the same ``bookings_api`` namespace.
+
 Each view validates input, calls one selector or service and serialises the
 result in camelCase. Errors are domain exceptions, rendered by
 ``coaching.api_errors``.
@@ -31,10 +34,7 @@ from bookings.serializers import (
     ErrorOutputSerializer,
     PriceOutputSerializer,
 )
-from payments import services as payment_services
-from payments.api.common import PaymentsThrottle
-from payments.pricing import breakdown
-from payments.selectors import refund_object
+from money.pricing import breakdown
 
 BOOKING_EXAMPLE = {
     "id": "3f0c8a4e-6f0b-4c63-9a51-2d0c1f6b7e21",
@@ -337,51 +337,6 @@ class BookingDetailApi(APIView):
     )
     def get(self, request: Request, booking_id: str) -> Response:
         return _booking_response(_visible_booking(request, booking_id))
-
-
-class BookingCancelApi(APIView):
-    permission_classes = [IsAuthenticated]
-    # Cancelling calls Stripe (the intent's cancel or a refund).
-    throttle_classes = [PaymentsThrottle]
-    throttle_scope = "payments"
-
-    @extend_schema(
-        operation_id="bookings_cancel",
-        summary="Cancel a booking",
-        description="Releases an unpaid hold (its open payment intent is cancelled "
-        "at Stripe). A paid booking is cancelled and refunded per the policy: in "
-        "full when the coach or an admin cancels, or when the client cancels before "
-        "the cancellation window closes; nothing after. `refund` is null when "
-        "nothing is refunded, `pending` while Stripe has not confirmed it.",
-        request=None,
-        responses={
-            200: BookingResponseSerializer,
-            401: _error("Not logged in."),
-            404: _error("No such booking visible to you."),
-            409: _error("The booking cannot be cancelled."),
-            429: _error("Too many requests (the payments rate limit)."),
-        },
-        examples=[
-            OpenApiExample(
-                "Cancelled",
-                value={
-                    "success": True,
-                    "booking": {**BOOKING_EXAMPLE, "status": "cancelled"},
-                },
-                response_only=True,
-                status_codes=["200"],
-            ),
-        ],
-        tags=["bookings"],
-    )
-    def post(self, request: Request, booking_id: str) -> Response:
-        booking = _visible_booking(request, booking_id)
-        booking, refund = payment_services.booking_cancel_with_refund(
-            booking=booking, actor=request.user
-        )
-        response = _booking_response(booking)
-        response.data["refund"] = refund_object(refund)
-        return response
 
 
 def _visible_booking(request: Request, booking_id: str) -> Booking:

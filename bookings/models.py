@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from payments.pricing import MAX_RATE_BPS, Breakdown, PriceTerms
+from money.pricing import MAX_RATE_BPS, Breakdown, PriceTerms
 
 
 def validate_time_zone(value: str) -> None:

@@ -12,9 +12,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from bookings.admin import BookingAdmin as BookingRecordAdmin
+from bookings.exceptions import BookingError
+from bookings.models import Booking
+from money.amounts import format_money
 from payments import services
 from payments.exceptions import PaymentError, ProviderUnavailable
 from payments.models import (
@@ -27,7 +31,6 @@ from payments.models import (
     StripeCustomer,
     WebhookEvent,
 )
-from payments.money import format_money
 from payments.services.events import webhook_event_replay
 
 
@@ -396,3 +399,48 @@ class SavedPaymentMethodAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["brand", "is_default"]
     list_select_related = ["user"]
     search_fields = ["user__email", "stripe_payment_method_id", "last4"]
+
+
+# Bookings' admin page with the action that settles money: bookings never
+# imports payments, so the payments app registers the page again with it.
+admin.site.unregister(Booking)
+
+
+@admin.register(Booking)
+class BookingAdmin(BookingRecordAdmin):
+    actions = ["cancel_unpaid"]
+
+    @admin.action(description=_("Cancel selected unpaid bookings"))
+    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        done = 0
+        for booking in queryset:
+            if booking.status == Booking.Status.CONFIRMED:
+                # Paid: cancelling refunds, which deserves the booking's own
+                # cancel page (it shows the refund first), not a bulk action.
+                self.message_user(
+                    request,
+                    _(
+                        "%(booking)s: this booking is paid; cancel it from its "
+                        "page, which shows the refund first."
+                    )
+                    % {"booking": booking},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                # The one cancel path: it also cancels the hold's open
+                # payment intent at Stripe.
+                services.booking_cancel_with_refund(booking=booking, actor=request.user)
+            except (BookingError, PaymentError) as exc:
+                self.message_user(
+                    request, f"{booking}: {exc.message}", messages.WARNING
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Cancelled %d booking.", "Cancelled %d bookings.", done)
+                % done,
+                messages.SUCCESS,
+            )

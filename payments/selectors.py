@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import User
 from bookings.models import Booking, CoachProfile
+from money.amounts import normalize_currency, to_major
 from payments.models import (
     CHARGED,
     ENDED,
@@ -21,7 +22,6 @@ from payments.models import (
     SavedPaymentMethod,
     WebhookEvent,
 )
-from payments.money import normalize_currency, to_major
 
 
 def payment_current_for_booking(*, booking_id) -> Payment | None:

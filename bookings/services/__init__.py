@@ -13,6 +13,8 @@ from bookings.services.bookings import (
     booking_expire,
     booking_expire_overdue,
     booking_mark_refunded,
+    booking_touch,
+    on_booking_changed,
     on_hold_ended,
 )
 from bookings.services.offerings import (
@@ -31,8 +33,10 @@ __all__ = [
     "booking_expire",
     "booking_expire_overdue",
     "booking_mark_refunded",
+    "booking_touch",
     "offering_create",
     "offering_deactivate",
     "offering_update",
+    "on_booking_changed",
     "on_hold_ended",
 ]

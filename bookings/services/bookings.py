@@ -13,7 +13,7 @@ from typing import Final
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -35,7 +35,7 @@ from bookings.exceptions import (
     TooManyHolds,
 )
 from bookings.models import Booking, BookingTransition, CoachProfile, Offering
-from payments.pricing import breakdown
+from money.pricing import breakdown
 
 # The package logs under one name, the one log configuration and tests use.
 logger = logging.getLogger("bookings.services")
@@ -50,6 +50,22 @@ NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
 # the hold's open intent: bookings never imports payments' services, and the
 # hold's lock is released before anyone calls Stripe.
 _HOLD_ENDED_HOOKS: list[Callable[[str], None]] = []
+
+
+# Called with a booking id after commit whenever a booking changed state. The
+# payments app registers the live push (subscribers see booking and payment
+# status in one message, which payments composes): bookings never imports it.
+_CHANGED_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_booking_changed(hook: Callable[[str], None]) -> None:
+    """Call ``hook(booking_id)`` after commit each time a booking changes state.
+
+    Registering the same hook twice registers it once. A hook must not raise
+    (it runs after the commit; its failures are logged and swallowed).
+    """
+    if hook not in _CHANGED_HOOKS:
+        _CHANGED_HOOKS.append(hook)
 
 
 def on_hold_ended(hook: Callable[[str], None]) -> None:
@@ -438,6 +454,20 @@ def _transition(
     return locked
 
 
+def booking_touch(*, booking_id) -> None:
+    """Bump the booking's version without a status move: live clients order
+    messages by it.
+
+    For a change of something shown with the booking (its payment moved, a
+    refund was reserved): a booking's payments come and go (a declined card
+    ends one, the next try starts another), so only the booking has a version
+    that always grows. The caller already holds the booking's lock.
+    """
+    Booking.objects.filter(pk=booking_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
 def _record(
     booking: Booking, *, from_status: str, actor: User | None, cause: str
 ) -> None:
@@ -474,8 +504,5 @@ def _announce(event: dict) -> None:
         event,
         extra={"event": "booking.transition", **event},
     )
-    # Subscribers see booking and payment status in one message, which the
-    # payments app composes.
-    from payments import realtime
-
-    realtime.broadcast_booking(event["booking_id"])
+    for hook in _CHANGED_HOOKS:
+        hook(event["booking_id"])

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from bookings.exceptions import BookingNotAllowed, InvalidPrice
 from bookings.models import CoachProfile, Offering
-from payments.money import MoneyError, parse_amount
+from money.amounts import MoneyError, parse_amount
 
 # The package logs under one name, the one log configuration and tests use.
 logger = logging.getLogger("bookings.services")
@@ -30,7 +30,7 @@ def offering_create(
     """Create an active offering for ``coach`` at ``price`` (major units).
 
     The currency is the coach's (their profile's); the price is converted to
-    minor units exactly (``payments.money.parse_amount``) and must be more
+    minor units exactly (``money.amounts.parse_amount``) and must be more
     than zero and at most Stripe's maximum charge, with no more decimals than
     the currency has. Only the coach themselves or an admin may do it.
 

@@ -1,20 +1,12 @@
 """Pages of the bookings app. Thin: a selector or a service, a template.
 
-``catalog``: the public pages and booking a time; ``client``: a booking,
-checkout, the client's bookings, receipt and cancelling; ``coach``: the
-coach's bookings and offerings. Every view is re-exported here for
-``bookings.urls``.
+``catalog``: the public pages and booking a time; ``coach``: the coach's
+bookings and offerings. The client's pages that show or move money (a
+booking, checkout, receipt, cancelling) are ``payments.views.bookings``.
+Every view is re-exported here for ``bookings.urls``.
 """
 
 from bookings.views.catalog import coach_book, coach_detail, coach_list
-from bookings.views.client import (
-    booking_calendar,
-    booking_cancel,
-    booking_checkout,
-    booking_detail,
-    booking_list,
-    booking_receipt,
-)
 from bookings.views.coach import (
     coach_bookings,
     coach_offering_deactivate,
@@ -23,12 +15,6 @@ from bookings.views.coach import (
 )
 
 __all__ = [
-    "booking_calendar",
-    "booking_cancel",
-    "booking_checkout",
-    "booking_detail",
-    "booking_list",
-    "booking_receipt",
     "coach_book",
     "coach_bookings",
     "coach_detail",

@@ -25,8 +25,8 @@ from bookings import services as booking_services
 from bookings.exceptions import BookingError, InvalidPrice
 from bookings.forms import OfferingForm
 from bookings.models import Offering
-from payments.money import exponent
-from payments.views import payment_status_contexts
+from bookings.views._status import status_rows
+from money.amounts import exponent
 
 COACH_UPCOMING_LIMIT = 100
 COACH_PAST_PER_PAGE = 20
@@ -37,8 +37,8 @@ COACH_PAST_PER_PAGE = 20
 def coach_bookings(request: HttpRequest) -> HttpResponse:
     """The coach's sessions, upcoming and past, each with its live payment status.
 
-    Every status is the fragment of ``payments.views``; one socket on the page
-    follows all of them (``static/js/payment-status.js``).
+    Every status is the fragment of ``payments.views`` (through
+    ``bookings.views._status``); one socket on the page follows all of them (``static/js/payment-status.js``).
     """
     coach = request.user
     upcoming = selectors.booking_list_for_coach(coach=coach, upcoming=True)
@@ -50,9 +50,9 @@ def coach_bookings(request: HttpRequest) -> HttpResponse:
         request,
         "bookings/coach_bookings.html",
         {
-            "upcoming": payment_status_contexts(upcoming[:COACH_UPCOMING_LIMIT]),
+            "upcoming": status_rows(upcoming[:COACH_UPCOMING_LIMIT]),
             "upcoming_limited": upcoming.count() > COACH_UPCOMING_LIMIT,
-            "past": payment_status_contexts(past),
+            "past": status_rows(past),
             "past_page": past,
             "time_zone": user_zone_name(coach),
         },

@@ -12,16 +12,16 @@ from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
 from bookings.models import Booking
-from payments import selectors
-from payments.exceptions import PaymentNotFound
-from payments.gateway import IntentResult
-from payments.money import (
+from money.amounts import (
     RATE_DECIMALS,
     MoneyError,
     parse_amount,
     parse_major,
     parse_rate_bps,
 )
+from payments import selectors
+from payments.exceptions import PaymentNotFound
+from payments.gateway import IntentResult
 
 # Stripe promises ids of at most 255 characters.
 STRIPE_ID_MAX_LENGTH = 255
@@ -44,7 +44,7 @@ _NUMBER_SCHEMA = {
 class MajorAmountField(serializers.Field):
     """A money amount in major units (``100``, ``12.5``, ``"12.50"``), kept exact.
 
-    Checked by the bounded parser (``payments.money``) at once: plain ASCII
+    Checked by the bounded parser (``money.amounts``) at once: plain ASCII
     digits, no exponent, no sign, at most three decimals and Stripe's maximum
     charge. The view checks the currency's own decimals once it knows the
     currency (``amount_in_currency``).

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from bookings import selectors as booking_selectors
 from bookings.models import Booking
+from money.amounts import to_major
 from payments import selectors, services
 from payments.api.common import (
     PRICE_EXAMPLE,
@@ -31,7 +32,6 @@ from payments.api.common import (
     validated,
 )
 from payments.exceptions import PaymentNotFound
-from payments.money import to_major
 
 _CURRENCY = r"^[A-Za-z]{3}\Z"
 

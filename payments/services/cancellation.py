@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
 from bookings.models import Booking
+from money.amounts import format_money
 from payments.exceptions import (
     GatewayError,
     PaymentError,
@@ -22,7 +23,6 @@ from payments.exceptions import (
     RefundWindowClosed,
 )
 from payments.models import OPEN, REFUNDABLE, Payment, Refund, StaffAction
-from payments.money import format_money
 from payments.services.audit import is_staff_actor, staff_action_record
 from payments.services.refunds import (
     allowed_refund_details,

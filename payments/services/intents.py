@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
+from money.amounts import MoneyError, normalize_currency, to_minor
+from money.pricing import percent_to_bps
 from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
@@ -20,8 +22,6 @@ from payments.exceptions import (
 )
 from payments.gateway import IntentResult
 from payments.models import ALLOWED, CHARGED, ENDED, FINAL, OPEN, Payment
-from payments.money import MoneyError, normalize_currency, to_minor
-from payments.pricing import percent_to_bps
 from payments.services import _core
 from payments.services.methods import (
     customer_get_or_create,

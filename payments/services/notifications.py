@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from accounts.zones import format_when, user_zone_name
 from bookings.models import Booking
+from money.amounts import format_money
 from payments import calendar
 from payments.models import Notification
-from payments.money import format_money
 
 logger = logging.getLogger("payments")
 

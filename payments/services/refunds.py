@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
 from bookings.models import Booking, RefundFeeRule
+from money.amounts import format_money, to_major
 from payments import gateway
 from payments.exceptions import (
     EventNotReady,
@@ -22,7 +23,6 @@ from payments.exceptions import (
     RefundWindowClosed,
 )
 from payments.models import CHARGED, REFUNDABLE, Payment, Refund, StaffAction
-from payments.money import format_money, to_major
 from payments.services import _core
 from payments.services.audit import (
     is_staff_actor,

@@ -1,6 +1,8 @@
-"""The client's pages: a booking, checkout, their bookings, a receipt and
-cancelling. A booking's page, receipt and cancellation are also its coach's
-and admins'."""
+"""The client's booking pages that show or move money: a booking (with its
+live payment status), checkout, their bookings, a receipt, "Add to calendar"
+and cancelling (which refunds). A booking's page, receipt and cancellation are
+also its coach's and admins'. Their URLs stay in the ``bookings`` namespace
+(``bookings:checkout``…), composed by ``coaching.urls``."""
 
 import datetime as dt
 
@@ -20,18 +22,15 @@ from bookings.models import Booking
 from bookings.views import _zones
 from coaching.errors import DomainError
 from coaching.throttling import page_throttle_wait
+from money.amounts import format_money
 from payments import calendar
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
 from payments.exceptions import PaymentError
 from payments.models import CHARGED, Payment
-from payments.money import format_money
-from payments.views import (
-    payment_status_context,
-    payment_status_contexts,
-    stripe_js_context,
-)
+from payments.views.account import stripe_js_context
+from payments.views.status import payment_status_context, payment_status_contexts
 
 MAX_LISTED = 50
 
