@@ -11,9 +11,13 @@ class PaymentsConfig(AppConfig):
         from bookings import services as booking_services
         from bookings.views import _status as booking_status
         from payments import gateway, realtime, stripe_calls, tasks
+        from payments.services import notifications
         from payments.views.status import payment_status_contexts
 
         booking_services.on_hold_ended(tasks.enqueue_cancel_ended_hold_payments)
+        # The services cannot import the tasks (the tasks import them): each
+        # new notification's email is queued through this hook.
+        notifications.on_email_due(tasks.enqueue_notification_email)
         # A booking's live message carries its payment's status too: payments
         # composes and pushes it whenever bookings announces a change.
         booking_services.on_booking_changed(realtime.broadcast_booking)

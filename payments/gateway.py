@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
+from django.db import connection
 
 from coaching import metrics
 from payments.exceptions import (
@@ -29,6 +30,8 @@ from payments.exceptions import (
     GatewayError,
     ProviderUnavailable,
     StripeObjectMissing,
+    WebhookEventInvalid,
+    WebhookSignatureInvalid,
 )
 
 logger = logging.getLogger(__name__)
@@ -385,8 +388,6 @@ def _refuse_inside_transaction(operation: str) -> None:
     ``atomic(durable=True)`` makes: the atomic blocks Django's TestCase opens
     around each test are marked ``_from_testcase`` and do not count.
     """
-    from django.db import connection
-
     if any(
         not getattr(block, "_from_testcase", False)
         for block in connection.atomic_blocks
@@ -749,8 +750,6 @@ def parse_webhook(payload: bytes, signature: str) -> WebhookEventData:
     body that is not a Stripe event we can store (not an object, no event id
     or type, a ``created`` that is no time, values a database cannot hold).
     """
-    from payments.exceptions import WebhookEventInvalid, WebhookSignatureInvalid
-
     try:
         sent_at = _signature_time(signature)
         if sent_at > time.time() + WEBHOOK_TOLERANCE_SECONDS:

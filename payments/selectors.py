@@ -19,7 +19,10 @@ from payments.models import (
     Notification,
     Payment,
     Refund,
+    RefundTransition,
     SavedPaymentMethod,
+    StaffAction,
+    StripeCall,
     WebhookEvent,
 )
 
@@ -393,8 +396,6 @@ def payment_timeline(*, payment: Payment) -> list[TimelineEntry]:
     same instant go cause first, then by id. For admins: the caller has
     checked the reader may see the payment. Six queries.
     """
-    from payments.models import RefundTransition, StaffAction, StripeCall
-
     entries: list[TimelineEntry] = []
 
     def add(at, kind: str, pk: int, title: str, detail: str = "", actor=None):

@@ -60,6 +60,12 @@ def send_notification(notification_pk: str) -> bool:
     return notifications.notification_send_email(notification_pk=notification_pk)
 
 
+def enqueue_notification_email(notification_pk: str) -> None:
+    """The notifications hook: email a new notification off the request
+    (inline without Redis)."""
+    send_notification.delay(notification_pk)
+
+
 @shared_task(ignore_result=True)
 def complete_ended_sessions() -> int:
     return booking_services.booking_complete_ended()

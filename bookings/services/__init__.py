@@ -18,6 +18,7 @@ from bookings.services.bookings import (
     on_hold_ended,
 )
 from bookings.services.offerings import (
+    coach_profile_create,
     offering_create,
     offering_deactivate,
     offering_update,
@@ -34,6 +35,7 @@ __all__ = [
     "booking_expire_overdue",
     "booking_mark_refunded",
     "booking_touch",
+    "coach_profile_create",
     "offering_create",
     "offering_deactivate",
     "offering_update",

@@ -1,10 +1,13 @@
 """In-app notifications and their emails, to the payer and the coach."""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.zones import format_when, user_zone_name
@@ -104,10 +107,24 @@ def notification_create(
     return created
 
 
-def _enqueue_email(notification_pk) -> None:
-    from payments.tasks import send_notification
+# How a notification's email goes out after commit. The Celery task lives in
+# payments.tasks, which imports the services, so the services cannot import
+# it: payments.apps registers it here (``on_email_due``) when the app starts.
+_EMAIL_HOOKS: list[Callable[[str], None]] = []
 
-    send_notification.delay(str(notification_pk))
+
+def on_email_due(hook: Callable[[str], None]) -> None:
+    """Call ``hook(notification_id)`` after commit for each new notification.
+
+    Registering the same hook twice registers it once.
+    """
+    if hook not in _EMAIL_HOOKS:
+        _EMAIL_HOOKS.append(hook)
+
+
+def _enqueue_email(notification_pk) -> None:
+    for hook in _EMAIL_HOOKS:
+        hook(str(notification_pk))
 
 
 def notification_send_email(*, notification_pk) -> bool:
@@ -115,9 +132,6 @@ def notification_send_email(*, notification_pk) -> bool:
 
     A payment confirmation also carries the session as an ``.ics`` file.
     """
-    from django.core.mail import EmailMultiAlternatives
-    from django.utils import timezone
-
     with transaction.atomic():
         note = (
             Notification.objects.select_for_update(of=("self",))

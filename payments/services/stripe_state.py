@@ -16,6 +16,7 @@ from payments.gateway import IntentResult
 from payments.models import ALLOWED, Payment, StaffAction
 from payments.services import _core
 from payments.services.audit import is_staff_actor, staff_action_record
+from payments.services.refunds import payment_refund
 
 logger = logging.getLogger("payments")
 _S = Payment.Status
@@ -133,8 +134,6 @@ def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) ->
     payment_id = payment.pk
 
     def refund_in_full() -> None:
-        from payments.services.refunds import payment_refund
-
         payment_refund(
             payment=Payment.objects.get(pk=payment_id),
             amount=None,
