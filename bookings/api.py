@@ -34,6 +34,7 @@ from bookings.serializers import (
     ErrorOutputSerializer,
     PriceOutputSerializer,
 )
+from coaching.ids import StrictUUIDField
 from money.pricing import breakdown
 
 BOOKING_EXAMPLE = {
@@ -84,15 +85,6 @@ class AwareDateTimeField(serializers.DateTimeField):
         if timezone.is_naive(value):
             self.fail("naive")
         return super().enforce_timezone(value)
-
-
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID given as a JSON string; DRF would also read an integer as one."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
 
 
 @extend_schema_serializer(component_name="BookingOutput")

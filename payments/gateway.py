@@ -8,8 +8,6 @@ embedded mode can point the SDK at localstripe (``STRIPE_API_BASE``).
 """
 
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import math
@@ -836,14 +834,3 @@ def _webhook_event(payload: bytes) -> WebhookEventData:
 def intent_from_payload(obj: dict[str, Any]) -> IntentResult:
     """Read a PaymentIntent delivered inside an event (no API call)."""
     return _intent(obj)
-
-
-def sign_webhook_payload(payload: str, *, secret: str, timestamp: int) -> str:
-    """The ``Stripe-Signature`` header Stripe would send for ``payload``.
-
-    Used by tests and tooling that replay events; verification above is the
-    SDK's own.
-    """
-    signed = f"{timestamp}.{payload}".encode()
-    mac = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"

@@ -85,26 +85,36 @@ def payment_status_message(*, booking_id) -> dict | None:
     if booking is None:
         return None
     payment = payment_current_for_booking(booking_id=booking_id)
+    fields = payment_status_object(payment) or dict.fromkeys(_STATUS_FIELDS)
     return {
         "type": "payment.status",
         "bookingId": str(booking.pk),
-        "paymentIntentId": payment.stripe_payment_intent_id if payment else None,
-        "status": payment.status if payment else None,
+        **fields,
         "bookingStatus": booking.status,
+        # The booking's version, not the payment's: a booking's payments come
+        # and go (a declined card ends one, the next starts at 1), so only the
+        # booking's version always grows, and clients order messages by it.
         "version": booking.version,
-        "amount": to_major(payment.amount, payment.currency) if payment else None,
-        "amountRefunded": (
-            to_major(payment.amount_refunded, payment.currency) if payment else None
-        ),
-        "currency": payment.currency if payment else None,
-        "updatedAt": (
-            payment.updated_at if payment else booking.updated_at
-        ).isoformat(),
+        "updatedAt": fields["updatedAt"] or booking.updated_at.isoformat(),
     }
 
 
+# The keys of payment_status_object, all None when there is no payment yet.
+_STATUS_FIELDS = (
+    "paymentIntentId",
+    "status",
+    "amount",
+    "amountRefunded",
+    "currency",
+    "version",
+    "updatedAt",
+)
+
+
 def payment_status_object(payment: Payment | None) -> dict | None:
-    """The ``payment`` object of the status endpoint, in major units."""
+    """The ``payment`` object of the status endpoint, in major units. The one
+    builder of a payment's status fields: ``payment_status_message`` (the
+    socket's) is built from it."""
     if payment is None:
         return None
     return {

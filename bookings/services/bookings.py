@@ -329,25 +329,6 @@ def booking_expire(*, booking: Booking, actor: User | None = None) -> Booking:
     return _transition(locked, Status.EXPIRED, actor=actor, cause="hold_expired")
 
 
-def booking_expire_overdue(*, actor: User | None = None) -> int:
-    """Expire every unpaid hold past its ``expires_at``; return how many moved.
-
-    Meant for a periodic task. Each booking is its own transaction, so one
-    failure does not keep the others' slots blocked.
-    """
-    overdue = Booking.objects.filter(
-        status=Status.PENDING_PAYMENT, expires_at__lte=timezone.now()
-    ).values_list("pk", flat=True)
-    moved = 0
-    for pk in overdue:
-        try:
-            booking_expire(booking=Booking(pk=pk), actor=actor)
-        except InvalidTransition:
-            continue  # paid or cancelled since the query: nothing to release
-        moved += 1
-    return moved
-
-
 def booking_confirm(*, booking: Booking, actor: User | None, cause: str) -> Booking:
     """Mark an unpaid booking as paid (``pending_payment`` -> ``confirmed``).
 

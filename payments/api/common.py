@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
 from bookings.models import Booking
+from coaching.ids import as_uuid
 from money.amounts import (
     RATE_DECIMALS,
     MoneyError,
@@ -127,15 +128,6 @@ def check_stripe_id(value: str, prefix: str, *, field: str) -> str:
     return value
 
 
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID given as a string (DRF would also turn the number 12 into one)."""
-
-    def to_internal_value(self, data: Any) -> uuid.UUID:
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
-
-
 class PaymentsThrottle(ScopedRateThrottle):
     """Per-user limit on operations that reach Stripe."""
 
@@ -160,10 +152,11 @@ def intent_object(intent: IntentResult) -> dict[str, Any]:
 
 
 def parse_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise PaymentNotFound(_("Not found.")) from exc
+    """An id from the URL, or a 404 (the one reader: ``coaching.ids``)."""
+    parsed = as_uuid(value)
+    if parsed is None:
+        raise PaymentNotFound(_("Not found."))
+    return parsed
 
 
 PRICE_EXAMPLE = {

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from bookings import selectors as booking_selectors
 from bookings.models import Booking
+from coaching.ids import StrictUUIDField
 from money.amounts import to_major
 from payments import selectors, services
 from payments.api.common import (
@@ -23,7 +24,6 @@ from payments.api.common import (
     MajorAmountField,
     PaymentsThrottle,
     PercentField,
-    StrictUUIDField,
     StripeIdField,
     amount_in_currency,
     intent_object,

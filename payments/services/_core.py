@@ -37,10 +37,6 @@ _NOTIFY = {
     _S.DISPUTED: _N.DISPUTE_OPENED,
 }
 _ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
-# Before a card was charged: the states a confirm may still change.
-PRE_CHARGE = frozenset(
-    {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION}
-)
 
 _WAIT_POLL_SECONDS = 0.1
 

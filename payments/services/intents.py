@@ -21,7 +21,15 @@ from payments.exceptions import (
     PriceMismatch,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, CHARGED, ENDED, FINAL, OPEN, Payment
+from payments.models import (
+    ALLOWED,
+    CHARGED,
+    ENDED,
+    FINAL,
+    OPEN,
+    PRE_CHARGE,
+    Payment,
+)
 from payments.services import _core
 from payments.services.methods import (
     customer_get_or_create,
@@ -312,7 +320,7 @@ def _confirm(
             _("This payment has ended. Start a new payment for the booking."),
             paymentStatus=payment.status,
         )
-    if payment.status not in _core.PRE_CHARGE:
+    if payment.status not in PRE_CHARGE:
         return payment, gateway.payment_intent_retrieve(
             payment.stripe_payment_intent_id
         )
@@ -322,15 +330,13 @@ def _confirm(
         )
     _ensure_payable(Booking.objects.get(pk=payment.booking_id))
 
-    if not _core.claim_lease(
-        payment, "confirm_lease_until", status__in=_core.PRE_CHARGE
-    ):
+    if not _core.claim_lease(payment, "confirm_lease_until", status__in=PRE_CHARGE):
         payment = _core.wait_for(
             payment,
-            lambda p: p.status not in _core.PRE_CHARGE,
+            lambda p: p.status not in PRE_CHARGE,
             field="confirm_lease_until",
         )
-        if payment.status in _core.PRE_CHARGE:
+        if payment.status in PRE_CHARGE:
             raise PaymentInProgress(
                 _("This payment is being confirmed. Try again in a moment.")
             )
@@ -352,7 +358,7 @@ def _confirm(
         # got through, Stripe's intent already says so.
         if payment.stripe_payment_method_id:
             intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
-            if FROM_STRIPE.get(intent.status) not in _core.PRE_CHARGE:
+            if FROM_STRIPE.get(intent.status) not in PRE_CHARGE:
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent

@@ -8,7 +8,6 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import login_required
 from bookings import selectors
 from bookings.models import Booking
 from bookings.views import _zones
@@ -47,9 +47,7 @@ def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
     status = payment_status_context(booking)
     payment, now = status["payment"], timezone.now()
     is_party = request.user.pk in (booking.client_id, booking.coach_id)
-    free_until = booking.starts_at - dt.timedelta(
-        hours=booking.cancellation_window_hours
-    )
+    free_until = booking.cancellation_closes_at
     context = {
         **status,
         "booking": booking,
@@ -142,9 +140,7 @@ def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
     # An expired card is listed (marked) but never chosen for the client.
     usable = [card for card in cards if not card.is_expired]
     default = next((c for c in usable if c.is_default), usable[0] if usable else None)
-    free_until = booking.starts_at - dt.timedelta(
-        hours=booking.cancellation_window_hours
-    )
+    free_until = booking.cancellation_closes_at
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
@@ -301,8 +297,7 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
         )
         if paid and refund_amount
         else None,
-        "window_closes_at": booking.starts_at
-        - dt.timedelta(hours=booking.cancellation_window_hours),
+        "window_closes_at": booking.cancellation_closes_at,
         "error": error,
     }
     response = render(request, "bookings/cancel.html", context, status=status)
