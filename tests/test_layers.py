@@ -7,6 +7,7 @@ broken), so a contract that silently stopped matching anything would fail
 here.
 """
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -89,3 +90,19 @@ def test_a_deliberate_violation_breaks_a_contract(tree, module, source, broken):
             path.unlink()
     assert result.returncode == 1, result.stdout + result.stderr
     assert broken in result.stdout, result.stdout
+
+
+def test_money_is_pure():
+    """money/ holds no models and reads no database or settings (import-linter
+    cannot forbid parts of an outside package, so this reads the imports)."""
+    for path in (ROOT / "money").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            for name in names:
+                assert name.split(".")[0] != "django" or name.startswith(
+                    "django.utils.translation"
+                ), f"{path.name} imports {name}"
