@@ -32,6 +32,7 @@ from bookings.serializers import (
     PriceOutputSerializer,
 )
 from payments import services as payment_services
+from payments.api.serializers import RefundObjectSerializer
 from payments.pricing import breakdown
 from payments.selectors import refund_object
 
@@ -111,6 +112,13 @@ class BookingOutputSerializer(serializers.Serializer):
 class BookingResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     booking = BookingOutputSerializer()
+
+
+@extend_schema_serializer(component_name="BookingCancelResponse")
+class BookingCancelResponseSerializer(BookingResponseSerializer):
+    refund = RefundObjectSerializer(
+        allow_null=True, help_text="Null when nothing was refunded."
+    )
 
 
 def _booking_response(
@@ -341,10 +349,13 @@ class BookingCancelApi(APIView):
         "nothing is refunded, `pending` while Stripe has not confirmed it.",
         request=None,
         responses={
-            200: BookingResponseSerializer,
+            200: BookingCancelResponseSerializer,
             401: _error("Not logged in."),
+            403: _error("CSRF check failed (cookie-authenticated requests)."),
             404: _error("No such booking visible to you."),
             409: _error("The booking cannot be cancelled."),
+            502: _error("Stripe refused the refund."),
+            503: _error("Stripe is unavailable: retry after `Retry-After`."),
         },
         examples=[
             OpenApiExample(
@@ -352,6 +363,7 @@ class BookingCancelApi(APIView):
                 value={
                     "success": True,
                     "booking": {**BOOKING_EXAMPLE, "status": "cancelled"},
+                    "refund": None,
                 },
                 response_only=True,
                 status_codes=["200"],

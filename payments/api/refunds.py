@@ -5,7 +5,6 @@ from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +13,7 @@ from rest_framework.views import APIView
 
 from payments import selectors, services
 from payments.api.common import MajorAmountField, PaymentsThrottle, validated
+from payments.api.serializers import RefundOutputSerializer, error_responses
 from payments.exceptions import InvalidRefund, PaymentNotFound
 from payments.models import Refund
 from payments.money import MoneyError, to_minor
@@ -39,14 +39,8 @@ class PaymentRefundApi(APIView):
         ),
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "RefundOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "refund": serializers.DictField(),
-                    "payment": serializers.DictField(),
-                },
-            )
+            200: RefundOutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 429, 502, 503),
         },
         examples=[
             OpenApiExample(
