@@ -151,6 +151,7 @@ class UserRegisterApi(_SessionStartApi):
             201: JwtOutputSerializer,
             400: ErrorOutputSerializer,
             403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
         },
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
@@ -188,7 +189,12 @@ class UserLogoutApi(APIView):
             "also without a token."
         ),
         request=InputSerializer,
-        responses={200: OutputSerializer, 403: ErrorOutputSerializer},
+        responses={
+            200: OutputSerializer,
+            400: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         _enforce_csrf_on_cookies(request)
@@ -288,8 +294,10 @@ class TokenRefreshApi(APIView):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
+            400: ErrorOutputSerializer,
             401: ErrorOutputSerializer,
             403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
         },
     )
     def post(self, request: Request) -> Response:
