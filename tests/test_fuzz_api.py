@@ -22,6 +22,7 @@ hostile inputs are tested in tests/payments/test_webhooks.py.
 """
 
 import itertools
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -241,3 +242,48 @@ def test_every_operation_as_every_role(case, callers):
         caller = callers[role]
         if _with_own_ids(case, caller.ids):
             _send(case, caller, role)
+
+
+# Inputs that once stalled or crashed the server (issue 10), sent with the
+# caller's real ids so they reach the parsers behind the lookups. Schemathesis
+# rarely draws these strings by itself; here they run on every build.
+HOSTILE = [
+    ("/api/payments/refund/", {"amount": "9e999990"}),
+    ("/api/payments/refund/", {"amount": "1e999999999"}),
+    ("/api/payments/refund/", {"amount": "٣"}),
+    ("/api/payments/refund/", {"amount": "0.001"}),
+    ("/api/payments/create-intent/", {"price": {"final": {"amount": "9e999990"}}}),
+    ("/api/payments/create-intent/", {"price": {"vat": {"rate": "1e999999999"}}}),
+    ("/api/payments/create-intent/", {"price": {"platformFee": {"percentage": "٣"}}}),
+    ("/api/payments/methods/", {"paymentMethodId": "pm_doesnotexist"}),
+    ("/api/payments/methods/", {"paymentMethodId": "123"}),
+    ("/api/payments/methods/", {"paymentMethodId": "pm_ü"}),
+    ("/api/payments/methods/", {"paymentMethodId": "../v1/charges"}),
+    ("/api/payments/methods/", {"paymentMethodId": "x" * 255}),
+    ("/api/payments/confirm/", {"paymentMethodId": "pm_doesnotexist"}),
+    ("/api/payments/confirm/", {"paymentMethodId": "../v1/charges"}),
+]
+
+
+def _hostile_body(path: str, hostile: dict, ids: dict[str, str]) -> dict:
+    base = {
+        "/api/payments/refund/": {
+            "paymentIntentId": ids["intent"],
+            "reason": "requested_by_customer",
+        },
+        "/api/payments/create-intent/": {"bookingId": ids["held_booking"]},
+        "/api/payments/methods/": {},
+        "/api/payments/confirm/": {"paymentIntentId": ids["intent"]},
+    }[path]
+    return base | hostile
+
+
+@pytest.mark.parametrize(
+    ("path", "hostile"), HOSTILE, ids=[f"{p} {json.dumps(h)[:40]}" for p, h in HOSTILE]
+)
+def test_hostile_inputs_are_refused_quickly(path, hostile, callers):
+    operation = schema[path]["POST"]
+    for role in ("client", "coach"):
+        body = _hostile_body(path, hostile, callers[role].ids)
+        case = operation.Case(body=body, media_type="application/json")
+        _send(case, callers[role], role)
