@@ -7,7 +7,8 @@ for each of them, so a new URL without a decision about who may use it fails
 by one row of representative pages (``ADMIN_PAGES``): they all sit behind
 ``admin.site``'s single staff check.
 
-Each row is one route and method. Its columns are the six roles, each with two
+Each row is one route and a method it accepts (an API view's methods must all
+have rows; a page's other methods answer 405). Its columns are the six roles, each with two
 statuses: on an object of the role's own side and on someone else's.
 
     anonymous | payer | other client | the booking's coach | other coach | admin
