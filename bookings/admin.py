@@ -14,7 +14,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from bookings import services
 from bookings.exceptions import BookingError
 from bookings.models import (
     AvailabilityWindow,
@@ -23,6 +22,8 @@ from bookings.models import (
     CoachProfile,
     Offering,
 )
+from payments import services as payment_services
+from payments.exceptions import PaymentError
 from payments.money import MoneyError, exponent, parse_amount, parse_rate_bps
 from payments.pricing import bps_to_percent
 
@@ -216,9 +217,26 @@ class BookingAdmin(admin.ModelAdmin):
     def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
         done = 0
         for booking in queryset:
+            if booking.status == Booking.Status.CONFIRMED:
+                # Paid: cancelling refunds, which deserves the booking's own
+                # cancel page (it shows the refund first), not a bulk action.
+                self.message_user(
+                    request,
+                    _(
+                        "%(booking)s: this booking is paid; cancel it from its "
+                        "page, which shows the refund first."
+                    )
+                    % {"booking": booking},
+                    messages.WARNING,
+                )
+                continue
             try:
-                services.booking_cancel(booking=booking, actor=request.user)
-            except BookingError as exc:
+                # The one cancel path: it also cancels the hold's open
+                # payment intent at Stripe.
+                payment_services.booking_cancel_with_refund(
+                    booking=booking, actor=request.user
+                )
+            except (BookingError, PaymentError) as exc:
                 self.message_user(
                     request, f"{booking}: {exc.message}", messages.WARNING
                 )

@@ -32,6 +32,7 @@ from bookings.serializers import (
     PriceOutputSerializer,
 )
 from payments import services as payment_services
+from payments.api.common import PaymentsThrottle
 from payments.api.serializers import RefundObjectSerializer
 from payments.pricing import breakdown
 from payments.selectors import refund_object
@@ -258,8 +259,11 @@ class BookingCreateApi(APIView):
             401: _error("Not logged in."),
             403: _error("Only clients can book."),
             404: _error("Unknown offering."),
-            409: _error("The slot is taken."),
-            429: _error("Too many requests."),
+            409: _error(
+                "The slot is taken (`slot_taken`), or the client already holds "
+                "`MAX_OPEN_HOLDS` unpaid bookings (`too_many_holds`)."
+            ),
+            429: _error("Too many requests (shared with the booking page)."),
         },
         examples=[
             OpenApiExample(
@@ -280,6 +284,13 @@ class BookingCreateApi(APIView):
                 "Slot taken",
                 "slot_taken",
                 "This time is already booked. Choose another one.",
+                409,
+            ),
+            _error_example(
+                "Too many unpaid holds",
+                "too_many_holds",
+                "You already hold 3 unpaid bookings, the most at once. Pay for one "
+                "or cancel one first.",
                 409,
             ),
             _error_example(
@@ -342,6 +353,9 @@ class BookingDetailApi(APIView):
 
 class BookingCancelApi(APIView):
     permission_classes = [IsAuthenticated]
+    # Cancelling calls Stripe (the intent's cancel or a refund).
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
 
     @extend_schema(
         operation_id="bookings_cancel",
@@ -358,6 +372,7 @@ class BookingCancelApi(APIView):
             403: _error("CSRF check failed (cookie-authenticated requests)."),
             404: _error("No such booking visible to you."),
             409: _error("The booking cannot be cancelled."),
+            429: _error("Too many requests (the payments rate limit)."),
             502: _error("Stripe refused the refund."),
             503: _error("Stripe is unavailable: retry after `Retry-After`."),
         },

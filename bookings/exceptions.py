@@ -67,6 +67,13 @@ class SlotTaken(BookingError):
     http_status = 409
 
 
+class TooManyHolds(BookingError):
+    """The client already holds ``MAX_OPEN_HOLDS`` unpaid bookings."""
+
+    code = "too_many_holds"
+    http_status = 409
+
+
 class InvalidTransition(BookingError):
     """The booking's state machine does not allow this move."""
 

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.ContentSecurityPolicyMiddleware",
+    "coaching.cache_control.PrivateNoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "coaching.urls"
@@ -312,6 +313,9 @@ STRIPE_JS_URL = env(
 PLATFORM_NAME = env("PLATFORM_NAME", "Coaching")
 
 PAYMENT_HOLD_MINUTES = env_int("PAYMENT_HOLD_MINUTES", 30)
+# Unpaid holds one client may have at once, with all coaches together: without
+# a cap one client can block a coach's calendar with holds (slot hoarding).
+MAX_OPEN_HOLDS = env_int("MAX_OPEN_HOLDS", 3)
 BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Payments in a pre-charge state untouched this long are re-read from Stripe.

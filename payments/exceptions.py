@@ -40,6 +40,16 @@ class InvalidRefund(PaymentError):
     http_status = 400
 
 
+class RefundAmountNotPolicy(InvalidRefund):
+    """The payer asked for another amount than cancelling refunds.
+
+    ``details`` carry ``allowedAmount`` (major units) and ``currency``.
+    """
+
+    code = "validation_error"
+    http_status = 400
+
+
 class RefundNotAllowed(PaymentError):
     code = "refund_not_allowed"
     http_status = 409

@@ -3,7 +3,7 @@ inline (CELERY_TASK_ALWAYS_EAGER), enqueued after commit by the services."""
 
 from celery import shared_task
 
-from payments.services import events, maintenance, notifications
+from payments.services import cancellation, events, maintenance, notifications
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -17,6 +17,20 @@ def retry_failed_webhooks() -> int:
     for event_pk in due:
         events.webhook_event_process(event_pk=event_pk)
     return len(due)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def cancel_ended_hold_payments(booking_id: str) -> None:
+    cancellation.payment_cancel_for_ended_hold(booking_id)
+
+
+def enqueue_cancel_ended_hold_payments(booking_id: str) -> None:
+    """The bookings hook for an ended hold: settle its money off the request.
+
+    With Redis a worker cancels the intent, so a booking that expired someone
+    else's hold does not wait for Stripe; without it the task runs inline.
+    """
+    cancel_ended_hold_payments.delay(booking_id)
 
 
 @shared_task(ignore_result=True)

@@ -12,6 +12,7 @@ from bookings.services.bookings import (
     booking_expire,
     booking_expire_overdue,
     booking_mark_refunded,
+    on_hold_ended,
 )
 from bookings.services.offerings import (
     offering_create,
@@ -31,4 +32,5 @@ __all__ = [
     "offering_create",
     "offering_deactivate",
     "offering_update",
+    "on_hold_ended",
 ]

@@ -6,7 +6,9 @@ that was rolled back.
 """
 
 import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from typing import Final
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from bookings import availability
@@ -29,6 +32,7 @@ from bookings.exceptions import (
     SlotTaken,
     StartInPast,
     StartTooFarAhead,
+    TooManyHolds,
 )
 from bookings.models import Booking, BookingTransition, CoachProfile, Offering
 from payments.pricing import breakdown
@@ -40,6 +44,22 @@ Status = Booking.Status
 
 # The PostgreSQL exclusion constraint of migration 0002.
 NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
+
+# Called with a booking id after commit whenever an unpaid hold ends (expired
+# or cancelled, by any path). The payments app registers the one that cancels
+# the hold's open intent: bookings never imports payments' services, and the
+# hold's lock is released before anyone calls Stripe.
+_HOLD_ENDED_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_hold_ended(hook: Callable[[str], None]) -> None:
+    """Call ``hook(booking_id)`` after commit each time an unpaid hold ends.
+
+    Registering the same hook twice registers it once. A hook must not raise
+    (it runs after the commit; its failures are logged and swallowed).
+    """
+    if hook not in _HOLD_ENDED_HOOKS:
+        _HOLD_ENDED_HOOKS.append(hook)
 
 
 # --- Creating -----------------------------------------------------------------
@@ -62,8 +82,13 @@ def booking_create(
     other live overlap is refused. On PostgreSQL an exclusion constraint backs
     the check up.
 
+    A client holds at most ``MAX_OPEN_HOLDS`` unpaid bookings (whose hold
+    has not run out) at once, with all coaches together: counted under a lock
+    on the client's row, taken after the coach's, so concurrent bookings of
+    one client with several coaches cannot exceed it either.
+
     Raises BookingNotAllowed (403), OfferingUnavailable, InvalidStartTime and
-    its subclasses (400), SlotTaken (409).
+    its subclasses (400), SlotTaken and TooManyHolds (409).
     """
     _check_may_book(client=client, actor=actor)
     if timezone.is_naive(starts_at):
@@ -82,6 +107,7 @@ def booking_create(
 
     with transaction.atomic():
         profile = _lock_coach_profile(offering)
+        _check_open_holds(client=client, now=now)
         offering = Offering.objects.get(pk=offering.pk)
         if not offering.active:
             raise OfferingUnavailable(_("This offering is no longer available."))
@@ -145,6 +171,32 @@ def _check_may_book(*, client: User, actor: User) -> None:
         raise BookingNotAllowed(_("Only clients can book sessions."))
     if actor.pk != client.pk and not actor.is_admin:
         raise BookingNotAllowed(_("You can only book sessions for yourself."))
+
+
+def _check_open_holds(*, client: User, now: dt.datetime) -> None:
+    """Refuse a hold beyond ``MAX_OPEN_HOLDS``; the caller is in a transaction.
+
+    The client's row lock serialises their bookings with every coach (the
+    coach's lock only those with one coach). Lock order: coach profile, then
+    client; nothing takes them the other way round.
+    """
+    User.objects.select_for_update().filter(pk=client.pk).values_list("pk").get()
+    limit = settings.MAX_OPEN_HOLDS
+    held = Booking.objects.filter(
+        client=client, status=Status.PENDING_PAYMENT, expires_at__gt=now
+    ).count()
+    if held >= limit:
+        raise TooManyHolds(
+            ngettext(
+                "You already hold %(count)d unpaid booking, the most at once. "
+                "Pay for it or cancel it first.",
+                "You already hold %(count)d unpaid bookings, the most at once. "
+                "Pay for one or cancel one first.",
+                limit,
+            )
+            % {"count": limit},
+            maxOpenHolds=limit,
+        )
 
 
 def _lock_coach_profile(offering: Offering) -> CoachProfile:
@@ -381,6 +433,12 @@ def _record(
         "actor_id": str(actor.pk) if actor else None,
     }
     transaction.on_commit(lambda: _announce(event), robust=True)
+    if from_status == Status.PENDING_PAYMENT and booking.status in (
+        Status.EXPIRED,
+        Status.CANCELLED,
+    ):
+        for hook in _HOLD_ENDED_HOOKS:
+            transaction.on_commit(functools.partial(hook, str(booking.pk)), robust=True)
 
 
 def _announce(event: dict) -> None:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -17,6 +18,7 @@ from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError
 from bookings.views import _zones
+from coaching.throttling import page_throttle_wait
 
 SLOT_DAYS = 14
 
@@ -124,11 +126,31 @@ def coach_book(request: HttpRequest, coach_id) -> HttpResponse:
     """Book the chosen slot (``offering``, ``starts_at``) and go to checkout.
 
     A refusal (slot taken meanwhile, outside the coach's hours, not a
-    client) shows the coach's page again with the reason next to the slot.
+    client, too many unpaid holds) shows the coach's page again with the
+    reason next to the slot. Throttled with the booking API's scope and
+    budget (429 with ``Retry-After``).
     """
     coach = selectors.coach_get_public(coach_id=coach_id)
     if coach is None:
         raise Http404
+    # The same budget as POST /api/bookings/, so the page is no way around it.
+    wait = page_throttle_wait(request, scope="bookings")
+    if wait is not None:
+        response = _coach_page(
+            request,
+            coach,
+            offering_id=request.POST.get("offering"),
+            day=request.POST.get("day"),
+            error=ngettext(
+                "Too many booking attempts. Try again in %(seconds)d second.",
+                "Too many booking attempts. Try again in %(seconds)d seconds.",
+                wait,
+            )
+            % {"seconds": wait},
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     offering_id = request.POST.get("offering", "")
     offering = next(
         (o for o in coach.active_offerings if str(o.pk) == offering_id), None

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -18,8 +19,10 @@ from bookings import selectors
 from bookings.models import Booking
 from bookings.views import _zones
 from coaching.errors import DomainError
+from coaching.throttling import page_throttle_wait
 from payments import selectors as payment_selectors
 from payments import services as payment_services
+from payments.api.common import PaymentsThrottle
 from payments.exceptions import PaymentError
 from payments.models import CHARGED, Payment
 from payments.money import format_money
@@ -204,8 +207,23 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     if not cancellable:
         messages.info(request, _("This booking can no longer be cancelled."))
         return redirect("bookings:detail", booking_id=booking.pk)
-    error, status = "", 200
+    error, status, wait = "", 200, None
     if request.method == "POST":
+        # Cancelling calls Stripe: the same budget as the API's cancel.
+        wait = page_throttle_wait(
+            request, scope="payments", throttle_class=PaymentsThrottle
+        )
+    if wait is not None:
+        error, status = (
+            ngettext(
+                "Too many attempts. Try again in %(seconds)d second.",
+                "Too many attempts. Try again in %(seconds)d seconds.",
+                wait,
+            )
+            % {"seconds": wait},
+            429,
+        )
+    elif request.method == "POST":
         try:
             booking, refund = payment_services.booking_cancel_with_refund(
                 booking=booking, actor=request.user
@@ -227,7 +245,10 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
         - dt.timedelta(hours=booking.cancellation_window_hours),
         "error": error,
     }
-    return render(request, "bookings/cancel.html", context, status=status)
+    response = render(request, "bookings/cancel.html", context, status=status)
+    if wait is not None:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 def _cancelled_message(refund) -> str:

@@ -80,6 +80,13 @@ class PaymentMethodItemApi(APIView):
     """``GET methods/{userId}`` lists a user's cards; ``DELETE methods/{methodId}``
     removes one. The seed gives both the same path shape."""
 
+    throttle_classes = [PaymentsThrottle]
+    throttle_scope = "payments"
+
+    def get_throttles(self):
+        # Removing a card calls Stripe; listing reads our database only.
+        return super().get_throttles() if self.request.method == "DELETE" else []
+
     @extend_schema(
         summary="List a user's saved cards (that user or an admin)",
         responses={200: MethodListOutputSerializer, **error_responses(401, 404)},
@@ -110,6 +117,9 @@ class PaymentMethodItemApi(APIView):
 
 
 class PaymentMethodDefaultApi(APIView):
+    throttle_classes = [PaymentsThrottle]  # calls Stripe
+    throttle_scope = "payments"
+
     @extend_schema_serializer(component_name="DefaultPaymentMethodInput")
     class InputSerializer(serializers.Serializer):
         paymentMethodId = StripeIdField("pm_")

@@ -38,9 +38,15 @@ class PaymentRefundApi(APIView):
     @extend_schema(
         summary="Refund part or all of a payment",
         description=(
-            "`amount` in major units, default: everything not yet refunded. The payer "
-            "may refund until the booking's cancellation window closes; the booking's "
-            "coach and admins any amount up to what is left."
+            "`amount` in major units, default: everything not yet refunded.\n\n"
+            "**Policy.** The payer's only refund is cancelling: inside the coach's "
+            "cancellation window a refund by the payer cancels the booking and "
+            "refunds exactly the policy amount (everything not yet refunded); an "
+            "`amount` that differs is a 400 `validation_error` whose `details` carry "
+            "`allowedAmount` (major units) and `currency`. Outside the window the "
+            "payer gets 403 `refund_window_closed` and the booking stays. The "
+            "booking's coach and admins may refund any amount up to what is left "
+            "(goodwill) without cancelling the booking."
         ),
         request=InputSerializer,
         responses={
@@ -71,7 +77,7 @@ class PaymentRefundApi(APIView):
             amount = amount_in_currency(
                 data["amount"], payment.currency, field="amount"
             )
-        refund = services.payment_refund(
+        refund = services.payment_refund_request(
             payment=payment,
             amount=amount,
             reason=data["reason"],

@@ -1,5 +1,11 @@
 """Every write to payment data. Re-exports the public services of the package."""
 
+from payments.services.cancellation import (
+    booking_cancel_with_refund,
+    cancellation_refund_amount,
+    payment_cancel_for_ended_hold,
+    payment_refund_request,
+)
 from payments.services.intents import (
     payment_confirm,
     payment_create_intent,
@@ -13,8 +19,6 @@ from payments.services.methods import (
     setup_intent_create,
 )
 from payments.services.refunds import (
-    booking_cancel_with_refund,
-    cancellation_refund_amount,
     payment_refund,
     refund_settle,
 )
@@ -31,6 +35,7 @@ __all__ = [
     "customer_get_or_create",
     "payment_apply_intent_state",
     "payment_cancel",
+    "payment_cancel_for_ended_hold",
     "payment_confirm",
     "payment_create_intent",
     "payment_method_attach",
@@ -39,6 +44,7 @@ __all__ = [
     "payment_record_decline",
     "payment_refresh_from_stripe",
     "payment_refund",
+    "payment_refund_request",
     "payment_sync_for_payer",
     "refund_settle",
     "setup_intent_create",

@@ -11,6 +11,7 @@ from bookings.exceptions import InvalidTransition as BookingInvalidTransition
 from bookings.models import Booking
 from payments.exceptions import PaymentError
 from payments.models import OPEN, Notification, Payment, Refund
+from payments.services._core import PRE_CHARGE
 from payments.services.notifications import notification_create
 from payments.services.refunds import refund_resume
 from payments.services.stripe_state import (
@@ -19,6 +20,8 @@ from payments.services.stripe_state import (
 )
 
 logger = logging.getLogger("payments")
+
+_HOLD_ENDED = (Booking.Status.EXPIRED, Booking.Status.CANCELLED)
 
 
 def bookings_release_expired_holds(*, now=None) -> int:
@@ -63,6 +66,8 @@ def payments_reconcile(*, now=None) -> int:
     A payment in a pre-charge or processing state untouched for
     ``RECONCILE_AFTER_MINUTES`` is refreshed from its intent and the truth
     applied, so a lost ``payment_intent.succeeded`` webhook heals itself.
+    One whose hold has ended (expired or cancelled) is cancelled at Stripe
+    instead: the safety net under the after-commit cancel of ended holds.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.RECONCILE_AFTER_MINUTES)
@@ -71,9 +76,15 @@ def payments_reconcile(*, now=None) -> int:
     ).values_list("pk", flat=True)
     healed = 0
     for payment_id in list(stuck[:500]):
-        payment = Payment.objects.get(pk=payment_id)
+        payment = Payment.objects.select_related("booking").get(pk=payment_id)
+        hold_ended = payment.booking.status in _HOLD_ENDED
         try:
-            after = payment_refresh_from_stripe(payment=payment, cause="reconcile")
+            if hold_ended and payment.status in PRE_CHARGE:
+                after = payment_cancel(
+                    payment=payment, actor=None, cause="reconcile_hold_ended"
+                )
+            else:
+                after = payment_refresh_from_stripe(payment=payment, cause="reconcile")
         except PaymentError as exc:
             logger.warning(
                 "payment.reconcile_failed payment=%s error=%s", payment_id, exc

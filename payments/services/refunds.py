@@ -1,7 +1,7 @@
 """Giving money back: who may refund how much, and booking it exactly once."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
@@ -17,10 +17,12 @@ from payments.exceptions import (
     InvalidRefund,
     PaymentNotFound,
     ProviderUnavailable,
+    RefundAmountNotPolicy,
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import CHARGED, OPEN, REFUNDABLE, Payment, Refund
+from payments.models import CHARGED, REFUNDABLE, Payment, Refund
+from payments.money import format_money, to_major
 from payments.services import _core
 
 logger = logging.getLogger("payments")
@@ -41,11 +43,14 @@ def payment_refund(
     ``amount`` (minor units) defaults to everything not yet refunded or
     reserved by a pending refund; it must be > 0 and fit in what is left, also
     under concurrent refunds: the amount is reserved under the payment's lock
-    before Stripe is called. Who may: the payer, in full and only until the
-    booking's cancellation window closes; the booking's coach, any amount; an
-    admin or the system (``actor=None``), any amount. Raises PaymentNotFound,
-    RefundNotAllowed (403/409), InvalidRefund (400), ProviderUnavailable
-    (the refund stays pending and reserved; reconciliation settles it).
+    before Stripe is called. Who may: the booking's coach, an admin or the
+    system (``actor=None``), any amount (goodwill; the booking stays as it
+    is). The payer's only refund is cancelling (DESIGN.md "Policies"): only
+    everything left, and only of a booking cancelled before its cancellation
+    window closed, which ``booking_cancel_with_refund`` does first. Raises
+    PaymentNotFound, RefundWindowClosed (403), RefundNotAllowed (409),
+    InvalidRefund (400), ProviderUnavailable (the refund stays pending and
+    reserved; reconciliation settles it).
     """
     if reason not in Refund.Reason.values:
         raise InvalidRefund(
@@ -90,20 +95,21 @@ def _reserve(
 ) -> Refund:
     with transaction.atomic():
         booking, payment = _core.lock_booking_and_payment(payment.pk)
-        _check_allowed(booking=booking, payment=payment, actor=actor)
+        by_payer = _check_allowed(booking=booking, payment=payment, actor=actor)
         if payment.status not in REFUNDABLE:
             raise RefundNotAllowed(
                 _("This payment cannot be refunded in its current state."),
                 paymentStatus=payment.status,
             )
-        pending = (
-            payment.refunds.filter(status=Refund.Status.PENDING).aggregate(
-                total=Sum("amount")
-            )["total"]
-            or 0
-        )
-        available = payment.amount_received - payment.amount_refunded - pending
+        available = payment_refundable_amount(payment=payment)
         amount = available if amount is None else amount
+        if by_payer and amount != available:
+            # A cancellation gives back everything left, never a part of it.
+            raise RefundAmountNotPolicy(
+                _("Cancelling this booking refunds %(amount)s.")
+                % {"amount": format_money(available, payment.currency)},
+                **allowed_refund_details(available, payment.currency),
+            )
         if amount <= 0 or amount > available:
             raise InvalidRefund(
                 _("The refund amount must be more than zero and at most what is left."),
@@ -125,17 +131,57 @@ def _reserve(
     return refund
 
 
-def _check_allowed(*, booking: Booking, payment: Payment, actor) -> None:
+def payment_refundable_amount(*, payment: Payment) -> int:
+    """What is left to refund: received, less refunded, less pending refunds."""
+    pending = (
+        payment.refunds.filter(status=Refund.Status.PENDING).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    return payment.amount_received - payment.amount_refunded - pending
+
+
+def cancellation_window_closes(booking: Booking) -> datetime:
+    """When the client's free cancellation (with a full refund) ends."""
+    return booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
+
+
+def allowed_refund_details(amount: int, currency: str) -> dict:
+    """The allowed refund as the API shows money: major units, ISO code."""
+    return {
+        "field": "amount",
+        "allowedAmount": to_major(amount, currency),
+        "currency": currency,
+    }
+
+
+def _check_allowed(*, booking: Booking, payment: Payment, actor) -> bool:
+    """Refuse who may not refund; return whether the refund is the payer's."""
     if actor is None or actor.is_admin or actor.pk == payment.recipient_id:
-        return
+        return False
     if actor.pk != payment.payer_id:
         raise PaymentNotFound(_("Payment not found."))
-    closes = booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
-    if timezone.now() > closes:
+    closes = cancellation_window_closes(booking)
+    if booking.status != Booking.Status.CANCELLED:
+        if timezone.now() > closes:
+            raise RefundWindowClosed(
+                _("The cancellation window for this session has closed."),
+                windowClosedAt=closes.isoformat(),
+            )
+        # Refunding without cancelling would keep the session for less.
+        raise RefundNotAllowed(
+            _("Cancel the booking to get your money back."),
+            bookingStatus=booking.status,
+        )
+    # Judged at the moment of cancelling, so a refund Stripe settles a
+    # little later is still due.
+    if booking.cancelled_at is None or booking.cancelled_at > closes:
         raise RefundWindowClosed(
             _("The cancellation window for this session has closed."),
             windowClosedAt=closes.isoformat(),
         )
+    return True
 
 
 def refund_settle(
@@ -209,66 +255,6 @@ def refund_settle(
         payment.amount_refunded,
     )
     return refund
-
-
-def cancellation_refund_amount(*, booking: Booking, actor) -> int:
-    """What cancelling ``booking`` now would refund, in minor units.
-
-    The policy: the coach or an admin cancelling refunds everything paid; the
-    client gets everything back until the cancellation window closes and
-    nothing after. A booking without a charged payment refunds nothing.
-    """
-    payment = booking.payments.filter(status__in=REFUNDABLE).first()
-    if payment is None:
-        return 0
-    left = payment.amount_received - payment.amount_refunded
-    if actor.is_admin or actor.pk == booking.coach_id:
-        return left
-    closes = booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
-    return left if timezone.now() <= closes else 0
-
-
-def booking_cancel_with_refund(
-    *, booking: Booking, actor
-) -> tuple[Booking, Refund | None]:
-    """Cancel a booking and give back what the policy allows.
-
-    An unpaid hold: its open payment and intent are cancelled, then the
-    booking. A paid booking: the booking is cancelled first (so its slot and
-    status are settled whatever Stripe does), then the refund of
-    ``cancellation_refund_amount`` is made. If Stripe is unreachable the
-    refund stays pending and reserved, and reconciliation settles it; the
-    cancellation stands. Raises what ``booking_cancel`` raises for anyone but
-    the client, the coach or an admin, and for bookings that cannot be
-    cancelled.
-    """
-    from payments.services.stripe_state import payment_cancel
-
-    if booking.status == Booking.Status.PENDING_PAYMENT:
-        booking = booking_services.booking_cancel(booking=booking, actor=actor)
-        for payment in booking.payments.filter(status__in=OPEN):
-            payment_cancel(payment=payment, actor=actor, cause="booking_cancelled")
-        return booking, None
-
-    amount = cancellation_refund_amount(booking=booking, actor=actor)
-    booking = booking_services.booking_cancel_paid(booking=booking, actor=actor)
-    if amount == 0:
-        return booking, None
-    payment = booking.payments.get(status__in=REFUNDABLE)
-    try:
-        refund = payment_refund(
-            payment=payment,
-            amount=amount,
-            reason=Refund.Reason.REQUESTED_BY_CUSTOMER,
-            note=f"Booking cancelled by the {actor.role}.",
-            actor=actor,
-        )
-    except RefundWindowClosed:
-        refund = None  # the window closed while we cancelled: nothing is due
-    except (ProviderUnavailable, GatewayError):
-        refund = payment.refunds.order_by("-created_at").first()
-    booking.refresh_from_db()
-    return booking, refund
 
 
 _REFUND_STATUS = {

@@ -15,7 +15,7 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from rest_framework.test import APIClient
 
 from bookings import services
-from bookings.exceptions import SlotTaken
+from bookings.exceptions import SlotTaken, TooManyHolds
 from bookings.models import Booking, BookingTransition
 from tests import factories
 
@@ -192,3 +192,30 @@ def test_booking_create_constraint_violation_becomes_slot_taken(
             actor=other_client,
         )
     assert Booking.objects.count() == 1
+
+
+def test_booking_create_racing_holds_of_one_client_stop_at_the_cap(
+    offering, other_coach, zurich_at, settings
+):
+    """Six holds at once, with two coaches (two coach locks): the client's own
+    lock keeps the count at MAX_OPEN_HOLDS."""
+    settings.MAX_OPEN_HOLDS = 3
+    client = factories.ClientFactory()
+    elsewhere = factories.OfferingFactory(coach=other_coach)
+    wanted = [
+        (off, zurich_at(1, hour))
+        for off in (offering, elsewhere)
+        for hour in (8, 10, 12)
+    ]
+
+    def book(off, starts_at):
+        return lambda: services.booking_create(
+            client=client, offering=off, starts_at=starts_at, actor=client
+        )
+
+    results = run_together(*(book(off, at) for off, at in wanted))
+
+    made = [r for r in results if isinstance(r, Booking)]
+    refused = [r for r in results if isinstance(r, TooManyHolds)]
+    assert (len(made), len(refused)) == (3, 3), results
+    assert Booking.objects.filter(client=client).count() == 3

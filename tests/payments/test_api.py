@@ -303,8 +303,8 @@ def test_status_anonymous_is_401(booking):
 # --- refund ------------------------------------------------------------------------------
 
 
-def test_refund_partial_returns_refund_and_payment(client_user, paid_intent):
-    response = as_user(client_user).post(
+def test_refund_partial_returns_refund_and_payment(coach, paid_intent):
+    response = as_user(coach).post(
         "/api/payments/refund",
         {
             "paymentIntentId": paid_intent["id"],

@@ -386,10 +386,10 @@ def paid(booking, client_user, make_card):
 
 
 def test_payment_refund_partial_then_full_ends_refunded_with_a_zero_ledger(
-    paid, client_user, booking, stripe_client
+    paid, coach, booking, stripe_client
 ):
     first = services.payment_refund(
-        payment=paid, amount=3000, reason="requested_by_customer", actor=client_user
+        payment=paid, amount=3000, reason="requested_by_customer", actor=coach
     )
     paid.refresh_from_db()
     assert first.status == Refund.Status.SUCCEEDED and first.stripe_refund_id
@@ -400,7 +400,7 @@ def test_payment_refund_partial_then_full_ends_refunded_with_a_zero_ledger(
     assert entries["platform_fee"] + entries["platform_fee_reversal"] == 1050
 
     services.payment_refund(
-        payment=paid, amount=None, reason="requested_by_customer", actor=client_user
+        payment=paid, amount=None, reason="requested_by_customer", actor=coach
     )
     paid.refresh_from_db()
     booking.refresh_from_db()
