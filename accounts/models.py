@@ -9,6 +9,7 @@ from django.contrib.auth.models import (
 )
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -53,6 +54,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped to end every JWT, session and socket of the user at once (logout,
+    # a replayed refresh token). Each JWT carries the generation it was issued
+    # in (``accounts.tokens``) and the session hash mixes it in, so the check
+    # costs nothing: the user row is loaded on every authenticated request.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -76,6 +82,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django keeps a session only while this HMAC matches the one stored at
+        # login (also with SECRET_KEY_FALLBACKS, hence the private hook rather
+        # than get_session_auth_hash). Generation 0 keeps Django's own value,
+        # so sessions from before this field existed survive its migration.
+        if not self.token_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.token_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:

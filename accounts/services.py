@@ -1,11 +1,14 @@
 """Every write of the accounts app: sign-up, login bookkeeping, profile, logout."""
 
 import logging
+from datetime import timedelta
 
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -13,20 +16,31 @@ from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
 )
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken, Token, UntypedToken
 
-from accounts import throttling
+from accounts import realtime, throttling
 from accounts.exceptions import (
     InvalidCredentials,
     RefreshTokenInvalid,
     RegistrationInvalid,
 )
 from accounts.models import User
+from accounts.tokens import (
+    UserRefreshToken,
+    token_generation,
+    token_is_current,
+    token_user_id,
+)
 from bookings.models import CoachProfile
 
 logger = logging.getLogger(__name__)
 
 SELF_SERVICE_ROLES = frozenset({User.Role.CLIENT, User.Role.COACH})
+
+# A rotated refresh token presented again this soon after its rotation is
+# refused but not taken for theft: two tabs or a retried request may race the
+# same token. A thief gains nothing from the grace (the token is refused).
+REFRESH_REUSE_GRACE = timedelta(seconds=30)
 
 
 def user_authenticate(
@@ -34,9 +48,11 @@ def user_authenticate(
 ) -> User:
     """Check an email and password, counting failures against a lockout.
 
-    The email is matched case-insensitively. A locked email or client address
-    is refused before the password is checked; a success forgets the email's
-    failures. Does not log the user in: the caller starts the session.
+    The email is matched case-insensitively. A locked (email, address) pair or
+    address, or an email that must wait after many failures from everywhere,
+    is refused before the password is checked (``accounts.throttling``); a
+    success forgets the pair's failures. Does not log the user in: the caller
+    starts the session.
 
     Raises ``LoginRateLimited`` (locked) or ``InvalidCredentials`` (wrong
     password, unknown email or inactive account: deliberately indistinguishable).
@@ -46,7 +62,7 @@ def user_authenticate(
     if user is None:
         throttling.login_failure_record(email=email, client_ip=client_ip)
         raise InvalidCredentials
-    throttling.login_success_record(email=email)
+    throttling.login_success_record(email=email, client_ip=client_ip)
     return user
 
 
@@ -106,32 +122,120 @@ def user_update(*, user: User, name: str, actor: User) -> User:
     return user
 
 
-def refresh_token_issue(*, user: User) -> RefreshToken:
+def user_tokens_revoke(*, user: User, reason: str) -> int:
+    """End every JWT, session and WebSocket of a user, on every device.
+
+    Bumps the user's token generation: access and refresh tokens issued before
+    are refused from now on (API, refresh, WebSocket handshake), the Django
+    sessions' auth hash no longer matches, and after commit the user's open
+    sockets are told to close. ``reason`` is logged. Returns the new
+    generation and updates ``user`` in place. Each call bumps again.
+    """
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(
+            token_generation=F("token_generation") + 1
+        )
+        generation = (
+            User.objects.filter(pk=user.pk)
+            .values_list("token_generation", flat=True)
+            .get()
+        )
+        user_id = user.pk
+        transaction.on_commit(
+            lambda: realtime.broadcast_tokens_revoked(
+                user_id=user_id, generation=generation
+            )
+        )
+    user.token_generation = generation
+    logger.info(
+        "user tokens revoked id=%s generation=%s reason=%s",
+        user.pk,
+        generation,
+        reason,
+    )
+    return generation
+
+
+def user_logout(
+    *,
+    session_user: User | None,
+    access_tokens: list[str | None],
+    refresh_tokens: list[str | None],
+) -> None:
+    """Log out everyone these credentials prove, and blacklist the refresh tokens.
+
+    ``session_user`` is the Django session's user (or None); the tokens are
+    whatever the client sent (header, cookies, body), raw. Each user proven by
+    a credential of their *current* generation gets ``user_tokens_revoke``;
+    a stale, forged or expired token proves nothing, so an old token cannot
+    log its user out again and again. Idempotent for the credentials given.
+    """
+    users: dict = {}
+    if session_user is not None and session_user.is_authenticated:
+        users[session_user.pk] = session_user
+    for raw, token_class in [
+        *((raw, AccessToken) for raw in access_tokens),
+        *((raw, UserRefreshToken) for raw in refresh_tokens),
+    ]:
+        user = _current_user_of(raw, token_class)
+        if user is not None:
+            users.setdefault(user.pk, user)
+    for user in users.values():
+        user_tokens_revoke(user=user, reason="logout")
+    for raw in refresh_tokens:
+        refresh_token_revoke(token=raw)
+
+
+def _current_user_of(raw: str | None, token_class: type[Token]) -> User | None:
+    """The active user a token proves, if it is valid and of their generation."""
+    if not raw:
+        return None
+    try:
+        token = token_class(raw)
+    except TokenError:
+        return None
+    user = User.objects.filter(pk=token_user_id(token), is_active=True).first()
+    if user is None or not token_is_current(token, user):
+        return None
+    return user
+
+
+def refresh_token_issue(*, user: User) -> UserRefreshToken:
     """Issue a refresh token for a user who just proved who they are.
 
     The token is recorded as outstanding, so it can be blacklisted later; its
-    ``access_token`` is the matching short-lived access token.
+    ``access_token`` is the matching short-lived access token. Both carry the
+    user's token generation.
     """
-    return RefreshToken.for_user(user)
+    return UserRefreshToken.for_user(user)
 
 
-def refresh_token_rotate(*, token: str | None) -> RefreshToken:
+def refresh_token_rotate(*, token: str | None) -> UserRefreshToken:
     """Exchange a refresh token for a new one and blacklist the old one.
 
     Exactly one of several concurrent rotations of the same token wins (the
     blacklist's unique row decides); the others fail as if it were revoked.
+    A token rotated more than ``REFRESH_REUSE_GRACE`` ago and presented again
+    was copied: every token of its user is revoked (``user_tokens_revoke``),
+    the successors of the copied token included.
 
     Raises ``RefreshTokenInvalid`` for a missing, malformed, expired, blacklisted
-    or unknown token, or one whose user is gone or inactive.
+    or unknown token, one of an older generation, or one whose user is gone or
+    inactive.
     """
     if not token:
         raise RefreshTokenInvalid
     try:
-        old = RefreshToken(token)
+        old = UserRefreshToken(token)
     except TokenError as exc:
+        _refresh_token_reuse_check(token)
         raise RefreshTokenInvalid from exc
-    user = User.objects.filter(pk=old.get(jwt_settings.USER_ID_CLAIM)).first()
-    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+    user = User.objects.filter(pk=token_user_id(old)).first()
+    if (
+        user is None
+        or not jwt_settings.USER_AUTHENTICATION_RULE(user)
+        or not token_is_current(old, user)
+    ):
         raise RefreshTokenInvalid
     with transaction.atomic():
         outstanding = OutstandingToken.objects.filter(
@@ -142,7 +246,40 @@ def refresh_token_rotate(*, token: str | None) -> RefreshToken:
         _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
         if not created:
             raise RefreshTokenInvalid
-        return RefreshToken.for_user(user)
+        return UserRefreshToken.for_user(user)
+
+
+def _refresh_token_reuse_check(raw: str) -> None:
+    """Revoke the user's tokens if ``raw`` is a genuine refresh token that was
+    rotated (blacklisted) a while ago and is of the user's current generation.
+
+    Anything else (forged, expired, stale generation, never blacklisted, or
+    blacklisted within the grace) changes nothing.
+    """
+    try:
+        # Checks the signature and expiry but not the blacklist.
+        token = UntypedToken(raw)
+    except TokenError:
+        return
+    if token.get(jwt_settings.TOKEN_TYPE_CLAIM) != UserRefreshToken.token_type:
+        return
+    blacklisted_at = (
+        BlacklistedToken.objects.filter(token__jti=token.get(jwt_settings.JTI_CLAIM))
+        .values_list("blacklisted_at", flat=True)
+        .first()
+    )
+    if blacklisted_at is None or timezone.now() - blacklisted_at < REFRESH_REUSE_GRACE:
+        return
+    user = User.objects.filter(pk=token_user_id(token)).first()
+    if user is None or not token_is_current(token, user):
+        return
+    logger.warning(
+        "refresh token replayed id=%s jti=%s generation=%s",
+        user.pk,
+        token.get(jwt_settings.JTI_CLAIM),
+        token_generation(token),
+    )
+    user_tokens_revoke(user=user, reason="refresh_token_reuse")
 
 
 def refresh_token_revoke(*, token: str | None) -> None:
@@ -154,7 +291,7 @@ def refresh_token_revoke(*, token: str | None) -> None:
     if not token:
         return
     try:
-        RefreshToken(token).blacklist()
+        UserRefreshToken(token).blacklist()
     except TokenError as exc:
         logger.info("refresh token not revoked: %s", exc)
 

@@ -9,6 +9,7 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.ws_auth import RevocableSocketMixin
 from bookings import selectors as booking_selectors
 from payments import realtime, selectors
 
@@ -24,13 +25,13 @@ MAX_SUBSCRIBE_MESSAGES = 60
 SUBSCRIBE_WINDOW_SECONDS = 60.0
 
 
-class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
+class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
     """Relay ``payment.status`` messages for the bookings a user may see.
 
     Every subscribe answers with the current state at once (channel-layer
     delivery is at most once, so a reconnecting client catches up this way),
     then one message per change. Bad messages get an error message; the socket
-    and its other subscriptions stay up.
+    and its other subscriptions stay up. A logout closes it (4401).
     """
 
     @classmethod
@@ -45,8 +46,10 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        await self.revocation_watch()
 
     async def disconnect(self, code):
+        await self.revocation_unwatch()
         for booking_id in getattr(self, "subscriptions", set()):
             await self.channel_layer.group_discard(
                 realtime.booking_group(booking_id), self.channel_name

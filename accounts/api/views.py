@@ -101,8 +101,11 @@ class UserLoginApi(_SessionStartApi):
             "Sets the httpOnly cookies `coaching-access` and `coaching-refresh` and "
             "a Django session; the access token is also in the body for "
             "`Authorization: Bearer` clients. After `LOGIN_FAILURE_LIMIT` failures "
-            "for one email (or four times as many from one address) logins are "
-            "refused with 429 for `LOGIN_LOCKOUT_SECONDS`."
+            "for one email from one address (or four times as many for any emails "
+            "from one address) that address is refused with 429 for "
+            "`LOGIN_LOCKOUT_SECONDS`. An email failing from many addresses is "
+            "never locked, only slowed down: 429 with a `Retry-After` of 1 s, "
+            "doubling up to 60 s."
         ),
         request=LoginInputSerializer,
         responses={
@@ -184,9 +187,12 @@ class UserLogoutApi(APIView):
         tags=TAGS,
         summary="Log out",
         description=(
-            "Blacklists the refresh token (cookie and/or `refresh` in the body), "
-            "clears the cookies and ends the Django session. Always succeeds, "
-            "also without a token."
+            "Logs the user out on every device: every access and refresh token "
+            "issued to them so far stops working at once (API and WebSocket), "
+            "their Django sessions end and their open sockets are closed with "
+            "4401. The user is whoever the session, the access token (Bearer or "
+            "cookie) or the refresh token (cookie or `refresh` in the body) "
+            "proves. Clears the cookies. Always succeeds, also without a token."
         ),
         request=InputSerializer,
         responses={
@@ -289,7 +295,9 @@ class TokenRefreshApi(APIView):
         description=(
             "Reads the refresh token from the `coaching-refresh` cookie (or the "
             "body), blacklists it, and sets a new refresh cookie and access cookie. "
-            "A blacklisted, expired or missing token is a 401."
+            "A blacklisted, expired, missing or logged-out token is a 401. A "
+            "rotated token presented again more than 30 s after its rotation was "
+            "copied: every token of its user is revoked, as by a logout."
         ),
         request=InputSerializer,
         responses={

@@ -331,14 +331,15 @@ def test_logout_with_session_only_revokes_the_sessions_refresh_token(
     assert BlacklistedToken.objects.filter(token__token=refresh).exists()
 
 
-def test_logout_of_one_login_keeps_other_logins_of_the_user(api, client_user, log_in):
+def test_logout_ends_other_logins_of_the_user_too(api, client_user, log_in):
+    """Logout is "log out everywhere" (README, Decisions: token generation)."""
     other_device = log_in(APIClient(), client_user).cookies[REFRESH_COOKIE].value
     log_in(api, client_user)
 
     api.post(LOGOUT, HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value)
 
     response = APIClient().post(REFRESH, {"refresh": other_device}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 401
 
 
 def test_logout_ends_django_session(api, client_user, log_in):
@@ -419,6 +420,53 @@ def test_user_get_invalid_bearer_returns_401(bearer_api, client_user):
 
     assert response.status_code == 401
     assert _error(response)["code"] == "authentication_failed"
+
+
+def _expired_access(user) -> str:
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(minutes=1))
+    return str(token)
+
+
+def _refresh_as_access(user) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user))
+
+
+def _foreign_signature(user) -> str:
+    import jwt
+
+    return jwt.encode(
+        {"user_id": str(user.pk)}, "another-key-" + "x" * 40, algorithm="HS256"
+    )
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda user: "not-a-jwt",
+        _expired_access,
+        _refresh_as_access,
+        _foreign_signature,
+    ],
+    ids=["garbage", "expired", "refresh", "foreign_signature"],
+)
+def test_user_get_bad_bearer_message_is_a_sentence(bearer_api, client_user, make_token):
+    response = bearer_api(make_token(client_user)).get(USER)
+
+    assert response.status_code == 401
+    error = _error(response)
+    assert error["code"] == "authentication_failed"
+    assert isinstance(error["message"], str)
+    assert "ErrorDetail" not in error["message"]
+    assert "{" not in error["message"] and "[" not in error["message"]
+    assert error["message"].endswith(".")
+    assert error["details"] == {"reason": "token_not_valid"}
 
 
 def test_user_get_django_session_only_is_authenticated(api, coach):
