@@ -147,7 +147,10 @@ class CoachListApi(APIView):
         summary="List bookable coaches",
         description="Public. Coaches with at least one active offering, each with "
         "its active offerings and their prices.",
-        responses={200: OutputSerializer(many=True)},
+        responses={
+            200: OutputSerializer(many=True),
+            404: _error("`page` is not a page of the list (e.g. 0 or past the end)."),
+        },
         examples=[
             OpenApiExample(
                 "Coaches",
@@ -193,6 +196,7 @@ class BookingListApi(APIView):
         responses={
             200: BookingOutputSerializer(many=True),
             401: _error("Not logged in."),
+            404: _error("`page` is not a page of the list (e.g. 0 or past the end)."),
         },
         examples=[
             OpenApiExample(

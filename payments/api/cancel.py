@@ -4,7 +4,11 @@ imports payments). Its route stays ``bookings_api:booking-cancel``
 (``/api/bookings/<id>/cancel``), composed by ``coaching.urls``.
 """
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +23,15 @@ from bookings.api import (
 )
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
+from payments.api.serializers import RefundObjectSerializer
 from payments.selectors import refund_object
+
+
+@extend_schema_serializer(component_name="BookingCancelResponse")
+class BookingCancelResponseSerializer(BookingResponseSerializer):
+    refund = RefundObjectSerializer(
+        allow_null=True, help_text="Null when nothing was refunded."
+    )
 
 
 class BookingCancelApi(APIView):
@@ -38,11 +50,14 @@ class BookingCancelApi(APIView):
         "nothing is refunded, `pending` while Stripe has not confirmed it.",
         request=None,
         responses={
-            200: BookingResponseSerializer,
+            200: BookingCancelResponseSerializer,
             401: _error("Not logged in."),
+            403: _error("CSRF check failed (cookie-authenticated requests)."),
             404: _error("No such booking visible to you."),
             409: _error("The booking cannot be cancelled."),
             429: _error("Too many requests (the payments rate limit)."),
+            502: _error("Stripe refused the refund."),
+            503: _error("Stripe is unavailable: retry after `Retry-After`."),
         },
         examples=[
             OpenApiExample(
@@ -50,6 +65,7 @@ class BookingCancelApi(APIView):
                 value={
                     "success": True,
                     "booking": {**BOOKING_EXAMPLE, "status": "cancelled"},
+                    "refund": None,
                 },
                 response_only=True,
                 status_codes=["200"],
