@@ -67,12 +67,20 @@ def booking_get_for_user(*, user: User, booking_id: uuid.UUID | str) -> Booking 
     return booking_list_for_user(user=user).filter(pk=pk).first()
 
 
+def coach_horizon_days(profile: CoachProfile) -> int:
+    """How many days ahead the coach may be booked: their own horizon, never
+    past the platform's ``BOOKING_MAX_DAYS_AHEAD``."""
+    return min(profile.booking_horizon_days, settings.BOOKING_MAX_DAYS_AHEAD)
+
+
 def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     """Starts (in UTC) on ``day`` in the coach's zone at which ``offering`` fits.
 
-    A slot is free when it is in the future, within ``BOOKING_MAX_DAYS_AHEAD``,
-    inside a weekly window and clear of live bookings; holds past their expiry
-    do not count, as ``booking_create`` would release them.
+    A slot is free when it starts after the coach's minimum notice and within
+    their booking horizon, fits the hours of that local date (weekly hours
+    and dated exceptions) and keeps the coach's buffer clear of live bookings
+    and open holds; holds past their expiry do not count, as
+    ``booking_create`` would release them.
     """
     profile = (
         CoachProfile.objects.prefetch_related("availability")
@@ -83,23 +91,32 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
         return []
     tz = profile.tz
     now = timezone.now()
-    latest = now + dt.timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)
+    earliest, latest = availability.bookable_span(
+        now,
+        min_notice_hours=profile.min_notice_hours,
+        horizon_days=coach_horizon_days(profile),
+    )
     duration = dt.timedelta(minutes=offering.duration_minutes)
-    windows = list(profile.availability.all())
+    ranges = availability.hours_on(
+        day, profile.availability.all(), profile.exceptions.filter(date=day)
+    )
+    if not ranges:
+        return []
     starts = [
         start
         for start in availability.candidate_starts(day, tz)
-        if now < start <= latest
-        and availability.fits_windows(windows, start, start + duration, tz)
+        if earliest < start <= latest
+        and availability.fits_hours(ranges, start, start + duration, tz)
     ]
     if not starts:
         return []
+    buffer = dt.timedelta(minutes=profile.buffer_minutes)
     taken = list(
         Booking.objects.filter(
             coach_id=offering.coach_id,
             status__in=Booking.LIVE,
-            starts_at__lt=starts[-1] + duration,
-            ends_at__gt=starts[0],
+            starts_at__lt=starts[-1] + duration + buffer,
+            ends_at__gt=starts[0] - buffer,
         )
         .exclude(Q(status=Booking.Status.PENDING_PAYMENT) & Q(expires_at__lte=now))
         .values_list("starts_at", "ends_at")
@@ -107,9 +124,7 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     return [
         start
         for start in starts
-        if not any(
-            b_start < start + duration and start < b_end for b_start, b_end in taken
-        )
+        if availability.clear_of(taken, start, start + duration, buffer)
     ]
 
 
