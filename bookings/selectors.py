@@ -9,11 +9,28 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookings import availability
-from bookings.models import Booking, CoachProfile, Offering
+from bookings.models import (
+    AvailabilityException,
+    AvailabilityWindow,
+    Booking,
+    CoachProfile,
+    Offering,
+)
+
+
+def _has_hours(user_ref: OuterRef) -> Q:
+    """The coach has weekly hours, or extra hours dated today or later."""
+    today = timezone.now().date() - dt.timedelta(days=1)  # any zone's today
+    return Exists(AvailabilityWindow.objects.filter(coach__user=user_ref)) | Exists(
+        AvailabilityException.objects.filter(
+            coach__user=user_ref, kind=AvailabilityException.Kind.EXTRA, date__gte=today
+        )
+    )
 
 
 def coach_list_public() -> QuerySet[User]:
-    """Coaches a client can book: active, with a profile and an active offering.
+    """Coaches a client can book: active, with a profile that has a bio, hours
+    and an active offering (the onboarding checklist, ``coach_setup_steps``).
 
     Each coach comes with ``coach_profile`` joined and ``active_offerings`` (a
     list, shortest first) prefetched, so listing them costs two queries.
@@ -24,6 +41,8 @@ def coach_list_public() -> QuerySet[User]:
             role=User.Role.COACH, is_active=True, coach_profile__isnull=False
         )
         .filter(Exists(active.filter(coach=OuterRef("pk"))))
+        .exclude(coach_profile__bio="")
+        .filter(_has_hours(OuterRef("pk")))
         .select_related("coach_profile")
         .prefetch_related(
             Prefetch("offerings", queryset=active, to_attr="active_offerings")
@@ -202,3 +221,27 @@ def offering_get_for_coach(
     if pk is None:
         return None
     return Offering.objects.filter(coach=coach, pk=pk).first()
+
+
+def coach_setup_steps(*, coach: User) -> dict[str, bool]:
+    """The new coach's checklist: which of profile (a bio), hours (weekly or
+    extra) and a first active offering are done. All three: bookable, listed
+    in the catalogue."""
+    profile = CoachProfile.objects.filter(user=coach).first()
+    if profile is None:
+        return {"profile": False, "hours": False, "offering": False}
+    return {
+        "profile": bool(profile.bio.strip()),
+        "hours": User.objects.filter(pk=coach.pk)
+        .filter(_has_hours(OuterRef("pk")))
+        .exists(),
+        "offering": Offering.objects.filter(coach=coach, active=True).exists(),
+    }
+
+
+def exception_list_for_coach(
+    *, profile: CoachProfile
+) -> QuerySet[AvailabilityException]:
+    """The coach's dated exceptions from yesterday on (any zone's today), soonest first."""
+    since = timezone.now().date() - dt.timedelta(days=1)
+    return profile.exceptions.filter(date__gte=since).order_by("date", "start_time")

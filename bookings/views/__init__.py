@@ -20,6 +20,13 @@ from bookings.views.coach import (
     coach_offering_edit,
     coach_offerings,
 )
+from bookings.views.practice import (
+    coach_exception_add,
+    coach_exception_delete,
+    coach_hours,
+    coach_profile,
+    coach_setup,
+)
 
 __all__ = [
     "booking_cancel",
@@ -30,8 +37,13 @@ __all__ = [
     "coach_book",
     "coach_bookings",
     "coach_detail",
+    "coach_exception_add",
+    "coach_exception_delete",
+    "coach_hours",
     "coach_list",
     "coach_offering_deactivate",
     "coach_offering_edit",
     "coach_offerings",
+    "coach_profile",
+    "coach_setup",
 ]
