@@ -26,6 +26,13 @@ class OfferingForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    description = forms.CharField(
+        label=_("Description"),
+        required=False,
+        max_length=2000,
+        help_text=_("Shown on your page: what the session is for."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"),
         min_value=15,
@@ -37,6 +44,7 @@ class OfferingForm(forms.Form):
     # Which field the service's ValidationError keys belong to.
     MODEL_FIELDS = {
         "title": "title",
+        "description": "description",
         "duration_minutes": "duration_minutes",
         "price_amount": "price",
     }

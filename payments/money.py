@@ -13,6 +13,50 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
+# What Stripe accepts as one charge, in minor units: (minimum, maximum).
+# Minimums from Stripe's "minimum and maximum charge amounts" table for the
+# currencies it lists; any other currency gets the usual 0.50. The maximum is
+# eight digits of the minor unit for every currency (99999999 = CHF 999,999.99).
+STRIPE_MAX_CHARGE_MINOR = 99_999_999
+_DEFAULT_MIN_CHARGE_MINOR = 50
+CHARGE_LIMITS: dict[str, tuple[int, int]] = {
+    code: (minimum, STRIPE_MAX_CHARGE_MINOR)
+    for code, minimum in {
+        "AED": 200,
+        "AUD": 50,
+        "BGN": 100,
+        "BRL": 50,
+        "CAD": 50,
+        "CHF": 50,
+        "CZK": 1500,
+        "DKK": 250,
+        "EUR": 50,
+        "GBP": 30,
+        "HKD": 400,
+        "HUF": 17500,
+        "INR": 50,
+        "JPY": 50,
+        "MXN": 1000,
+        "MYR": 200,
+        "NOK": 300,
+        "NZD": 50,
+        "PLN": 200,
+        "RON": 200,
+        "SEK": 300,
+        "SGD": 50,
+        "THB": 1000,
+        "USD": 50,
+    }.items()
+}
+
+
+def charge_limits(currency: str) -> tuple[int, int]:
+    """The smallest and largest charge Stripe accepts in ``currency`` (minor units)."""
+    return CHARGE_LIMITS.get(
+        normalize_currency(currency),
+        (_DEFAULT_MIN_CHARGE_MINOR, STRIPE_MAX_CHARGE_MINOR),
+    )
+
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 

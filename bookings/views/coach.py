@@ -77,6 +77,7 @@ def _offering_save(form: OfferingForm, service, **kwargs) -> Offering | None:
     try:
         return service(
             title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
             duration_minutes=form.cleaned_data["duration_minutes"],
             price=form.cleaned_data["price"],
             **kwargs,
@@ -147,6 +148,7 @@ def coach_offering_edit(request: HttpRequest, offering_id) -> HttpResponse:
         raise Http404
     initial = {
         "title": offering.title,
+        "description": offering.description,
         "duration_minutes": offering.duration_minutes,
         "price": Decimal(offering.price_amount).scaleb(-exponent(offering.currency)),
     }
