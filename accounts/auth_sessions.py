@@ -43,15 +43,33 @@ def session_refresh_rotated(request: HttpRequest, refresh: RefreshToken) -> None
 def session_end(
     request: HttpRequest, response: HttpResponse, *, refresh: str | None = None
 ) -> None:
-    """Revoke the browser's refresh tokens, end the session, clear the cookies.
+    """Log the user out everywhere, end the session, clear the cookies.
 
-    Revokes the refresh cookie's token (sent only to ``/api/auth/``), the one
-    the session remembers, and ``refresh`` if a client passed one. Idempotent.
+    Whoever the session, the access token (``Authorization: Bearer`` or the
+    cookie) or a refresh token (the cookie, sent only to ``/api/auth/``, or
+    ``refresh`` from a client) proves is logged out on every device
+    (``services.user_logout``): their JWTs, sessions and sockets end now, not
+    when the access token expires. The refresh tokens at hand and the one the
+    session remembers are blacklisted too. Idempotent.
     """
-    services.refresh_token_revoke(
-        token=request.COOKIES.get(rest_auth_settings.JWT_AUTH_REFRESH_COOKIE)
+    services.user_logout(
+        session_user=getattr(request, "user", None),
+        access_tokens=[
+            _bearer_token(request),
+            request.COOKIES.get(rest_auth_settings.JWT_AUTH_COOKIE),
+        ],
+        refresh_tokens=[
+            request.COOKIES.get(rest_auth_settings.JWT_AUTH_REFRESH_COOKIE),
+            refresh,
+        ],
     )
-    services.refresh_token_revoke(token=refresh)
     services.refresh_token_revoke_by_jti(jti=request.session.get(SESSION_REFRESH_JTI))
     logout(request)
     unset_jwt_cookies(response)
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    kind, _, raw = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "bearer":
+        return None
+    return raw.strip() or None

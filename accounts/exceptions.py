@@ -29,9 +29,16 @@ class LoginRateLimited(AccountError):
     http_status = 429
 
     def __init__(self, *, retry_after: int) -> None:
+        if retry_after < 60:
+            message = _(
+                "Too many failed login attempts. Try again in %(seconds)d second(s)."
+            ) % {"seconds": retry_after}
+        else:
+            message = _(
+                "Too many failed login attempts. Try again in %(minutes)d minute(s)."
+            ) % {"minutes": -(-retry_after // 60)}
         super().__init__(
-            _("Too many failed login attempts. Try again in %(minutes)d minute(s).")
-            % {"minutes": max(1, -(-retry_after // 60))},
+            message,
             headers={"Retry-After": str(retry_after)},
             retryAfter=retry_after,
         )
@@ -51,6 +58,20 @@ class RegistrationInvalid(AccountError):
     def __init__(self, fields: dict[str, list[Any]]) -> None:
         super().__init__(_("The request is not valid."), fields=fields)
         self.fields = fields
+
+
+class RegistrationLinkInvalid(AccountError):
+    """A sign-up confirmation link that is wrong, already used or expired."""
+
+    code = "link_invalid"
+    http_status = 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "This confirmation link is not valid any more. Sign up again to get a new one."
+            )
+        )
 
 
 class RefreshTokenInvalid(AccountError):

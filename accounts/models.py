@@ -9,7 +9,10 @@ from django.contrib.auth.models import (
 )
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from accounts.zones import default_time_zone, validate_time_zone
 
 
 class UserManager(BaseUserManager):
@@ -50,9 +53,25 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
     name = models.CharField(_("name"), max_length=150, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
+    # The zone every time is shown in to this person (pages, emails,
+    # notifications); set from the browser at registration.
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+    )
     is_active = models.BooleanField(default=True)
+    # False from a sign-up until its emailed link is followed (the account is
+    # inactive meanwhile): only the owner of the address can start using it.
+    email_verified = models.BooleanField(_("email verified"), default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped to end every JWT, session and socket of the user at once (logout,
+    # a replayed refresh token). Each JWT carries the generation it was issued
+    # in (``accounts.tokens``) and the session hash mixes it in, so the check
+    # costs nothing: the user row is loaded on every authenticated request.
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -76,6 +95,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret=None) -> str:
+        # Django keeps a session only while this HMAC matches the one stored at
+        # login (also with SECRET_KEY_FALLBACKS, hence the private hook rather
+        # than get_session_auth_hash). Generation 0 keeps Django's own value,
+        # so sessions from before this field existed survive its migration.
+        if not self.token_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.token_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:

@@ -74,7 +74,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         wait = int(exc.wait or 1)
         details = {"retryAfter": wait}
         headers["Retry-After"] = str(wait)
-    elif isinstance(exc, exceptions.PermissionDenied | exceptions.AuthenticationFailed):
+    elif isinstance(exc, exceptions.AuthenticationFailed):
+        # simplejwt's details are nested dicts of ErrorDetail (str() of them is
+        # a Python repr) in English only: say it in our words, and give the
+        # machine-readable reason ("token_not_valid", "token_revoked", ...).
+        details = {"reason": _reason(exc)}
+    elif isinstance(exc, exceptions.PermissionDenied) and isinstance(exc.detail, str):
         # Keep DRF's specific reason (e.g. "CSRF Failed: ...") for the caller.
         message = str(exc.detail) or message
     if getattr(exc, "auth_header", None):
@@ -82,6 +87,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     return Response(
         error_body(code, message, details), status=exc.status_code, headers=headers
     )
+
+
+def _reason(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, dict):  # simplejwt's InvalidToken: {"code": ..., ...}
+        codes = codes.get("code", exc.default_code)
+    if isinstance(codes, list):
+        codes = codes[0] if codes else exc.default_code
+    return str(codes)
 
 
 def _lookup(exc: exceptions.APIException) -> tuple[str, str]:

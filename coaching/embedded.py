@@ -49,6 +49,39 @@ DEMO_LOGINS = [
 PR_SET_PDEATHSIG = 1
 
 
+SECRET_KEY_FILE = BASE_DIR / ".embedded" / "secret_key"
+
+
+def development_secret_key(path: Path | None = None) -> str:
+    """This checkout's own SECRET_KEY for DEBUG runs, made on first use.
+
+    A key in the source would sign every development checkout's sessions and
+    JWTs alike: a token from one would be valid on all. The file is
+    git-ignored (``/.embedded/``) and readable by its owner only. Creation is
+    atomic (written aside, then linked into place), so two processes starting
+    together agree on one key.
+    """
+    path = path or SECRET_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(50) + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process won: use its key
+    except OSError:
+        os.replace(draft, path)  # no hard links on this file system
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
 class LauncherError(Exception):
     """A start-up problem the user can fix; printed without a traceback."""
 
@@ -218,6 +251,8 @@ def _configure_environment(emulator_port: int) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coaching.settings")
     if not _env("DEBUG"):
         os.environ["DEBUG"] = "1"
+    if not _env("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = development_secret_key()
     real_stripe = bool(_env("STRIPE_SECRET_KEY"))
     webhook_secret = _env("STRIPE_WEBHOOK_SECRET")
     if not real_stripe:

@@ -47,7 +47,11 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set it in the environment (a long random "
             "string), or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "django-insecure-local-development-only"
+    # Generated once per checkout into .embedded/secret_key (git-ignored): a
+    # key in the source would make every checkout's JWTs valid on all others.
+    from coaching.embedded import development_secret_key
+
+    SECRET_KEY = development_secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -80,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -17,6 +19,13 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links to.
+    path(
+        "favicon.ico",
+        # Resolved per request: the hashed name exists only after collectstatic.
+        lambda request: HttpResponsePermanentRedirect(static("favicon.svg")),
+        name="favicon",
+    ),
 ]
 
 handler404 = "coaching.views.page_not_found"

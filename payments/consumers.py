@@ -7,6 +7,7 @@ import uuid
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.ws_auth import RevocableSocketMixin
 from bookings import selectors as booking_selectors
 from payments import realtime, selectors
 
@@ -16,13 +17,13 @@ CLOSE_UNAUTHENTICATED = 4401
 MAX_SUBSCRIPTIONS = 200
 
 
-class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
+class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
     """Relay ``payment.status`` messages for the bookings a user may see.
 
     Every subscribe answers with the current state at once (channel-layer
     delivery is at most once, so a reconnecting client catches up this way),
     then one message per change. Bad messages get an error message; the socket
-    and its other subscriptions stay up.
+    and its other subscriptions stay up. A logout closes it (4401).
     """
 
     async def connect(self):
@@ -32,8 +33,10 @@ class PaymentStatusConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        await self.revocation_watch()
 
     async def disconnect(self, code):
+        await self.revocation_unwatch()
         for booking_id in getattr(self, "subscriptions", set()):
             await self.channel_layer.group_discard(
                 realtime.booking_group(booking_id), self.channel_name

@@ -18,6 +18,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     name = factory.Faker("name")
     role = User.Role.CLIENT
+    # The coaches' zone too, so a booking reads the same for both by default.
+    time_zone = "Europe/Zurich"
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation

@@ -13,11 +13,15 @@ def success_field() -> serializers.BooleanField:
 
 @extend_schema_serializer(component_name="User")
 class UserOutputSerializer(serializers.ModelSerializer):
-    """The public view of a user: ``{"id", "email", "name", "role"}``."""
+    """The public view of a user: ``{"id", "email", "name", "role", "timeZone"}``
+    (the zone times are shown to them in; the API's own times are ISO 8601
+    with offsets whatever it is)."""
+
+    timeZone = serializers.CharField(source="time_zone", read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "role"]
+        fields = ["id", "email", "name", "role", "timeZone"]
         read_only_fields = fields
 
 

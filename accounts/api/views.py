@@ -12,6 +12,7 @@ from dj_rest_auth.views import LoginView
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -31,6 +32,7 @@ from accounts.api.serializers import (
     success_field,
 )
 from accounts.models import User
+from accounts.zones import is_zone
 
 TAGS = ["auth"]
 
@@ -68,7 +70,7 @@ def _enforce_csrf_on_cookies(request: Request) -> None:
 
 
 class _SessionStartApi(LoginView):
-    """Base of login and registration: what dj-rest-auth's LoginView does.
+    """Base of login: what dj-rest-auth's LoginView does.
 
     It issues the JWT pair, logs in to the Django session (``SESSION_LOGIN``),
     sets both httpOnly cookies and answers with ``JWT_SERIALIZER_WITH_EXPIRATION``.
@@ -101,8 +103,11 @@ class UserLoginApi(_SessionStartApi):
             "Sets the httpOnly cookies `coaching-access` and `coaching-refresh` and "
             "a Django session; the access token is also in the body for "
             "`Authorization: Bearer` clients. After `LOGIN_FAILURE_LIMIT` failures "
-            "for one email (or four times as many from one address) logins are "
-            "refused with 429 for `LOGIN_LOCKOUT_SECONDS`."
+            "for one email from one address (or four times as many for any emails "
+            "from one address) that address is refused with 429 for "
+            "`LOGIN_LOCKOUT_SECONDS`. An email failing from many addresses is "
+            "never locked, only slowed down: 429 with a `Retry-After` of 1 s, "
+            "doubling up to 60 s."
         ),
         request=LoginInputSerializer,
         responses={
@@ -124,7 +129,12 @@ class UserLoginApi(_SessionStartApi):
         return self.start_session(user, status_code=status.HTTP_200_OK)
 
 
-class UserRegisterApi(_SessionStartApi):
+class UserRegisterApi(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "dj_rest_auth"
+
     @extend_schema_serializer(component_name="RegistrationInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
@@ -135,20 +145,42 @@ class UserRegisterApi(_SessionStartApi):
         role = serializers.ChoiceField(
             choices=[User.Role.CLIENT, User.Role.COACH], default=User.Role.CLIENT
         )
+        timeZone = serializers.CharField(
+            source="time_zone",
+            max_length=64,
+            required=False,
+            allow_blank=True,
+            help_text="IANA zone, e.g. `Europe/Zurich`; unknown or empty: the site's.",
+        )
+        next = serializers.CharField(
+            source="next_url",
+            max_length=2000,
+            required=False,
+            allow_blank=True,
+            help_text="A path on this site the emailed link continues to.",
+        )
+
+    @extend_schema_serializer(component_name="RegistrationAccepted")
+    class OutputSerializer(serializers.Serializer):
+        success = success_field()
+        detail = serializers.CharField()
 
     serializer_class = InputSerializer
 
     @extend_schema(
         tags=TAGS,
-        summary="Create a client or coach account and log in",
+        summary="Sign up: an email confirms the new account",
         description=(
-            "Admins are never created here. A coach starts with an empty profile "
-            "(no availability, no offerings). On success the user is logged in "
-            "exactly as by `login/`."
+            "Answers 202 with the same body whether or not the email already has "
+            "an account, so it cannot be used to find out who has one. A new "
+            "address gets an inactive account and an email whose link confirms "
+            "it (and logs in, in a browser); a known one gets an email telling "
+            "its owner that someone tried to sign up. Admins are never created "
+            "here. A coach starts with an empty profile."
         ),
         request=InputSerializer,
         responses={
-            201: JwtOutputSerializer,
+            202: OutputSerializer,
             400: ErrorOutputSerializer,
             403: ErrorOutputSerializer,
         },
@@ -157,8 +189,24 @@ class UserRegisterApi(_SessionStartApi):
         _enforce_csrf_on_cookies(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
-        return self.start_session(user, status_code=status.HTTP_201_CREATED)
+        data = dict(serializer.validated_data)
+        next_url = data.pop("next_url", "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}
+        ):
+            next_url = ""
+        services.user_register(
+            **data,
+            site_url=request.build_absolute_uri("/").rstrip("/"),
+            next_url=next_url,
+        )
+        return Response(
+            {
+                "success": True,
+                "detail": _("Check your email: follow the link we sent to continue."),
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class UserLogoutApi(APIView):
@@ -183,9 +231,12 @@ class UserLogoutApi(APIView):
         tags=TAGS,
         summary="Log out",
         description=(
-            "Blacklists the refresh token (cookie and/or `refresh` in the body), "
-            "clears the cookies and ends the Django session. Always succeeds, "
-            "also without a token."
+            "Logs the user out on every device: every access and refresh token "
+            "issued to them so far stops working at once (API and WebSocket), "
+            "their Django sessions end and their open sockets are closed with "
+            "4401. The user is whoever the session, the access token (Bearer or "
+            "cookie) or the refresh token (cookie or `refresh` in the body) "
+            "proves. Clears the cookies. Always succeeds, also without a token."
         ),
         request=InputSerializer,
         responses={200: OutputSerializer, 403: ErrorOutputSerializer},
@@ -216,7 +267,17 @@ class UserDetailApi(APIView):
 
     @extend_schema_serializer(component_name="UserUpdateInput")
     class UpdateInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=150)
+        name = serializers.CharField(max_length=150, required=False)
+        timeZone = serializers.CharField(
+            source="time_zone", max_length=64, required=False
+        )
+
+        def validate_timeZone(self, value: str) -> str:
+            if not is_zone(value):
+                raise serializers.ValidationError(
+                    _("%(value)s is not a known time zone.") % {"value": value}
+                )
+            return value
 
         def validate(self, attrs: dict) -> dict:
             # Email and role are not the user's to change: say so rather than
@@ -238,8 +299,11 @@ class UserDetailApi(APIView):
 
     @extend_schema(
         tags=TAGS,
-        summary="Change the logged-in user's name",
-        description="Only `name` can be changed; email and role cannot.",
+        summary="Change the logged-in user's name or time zone",
+        description=(
+            "Only `name` and `timeZone` (an IANA name) can be changed; email and "
+            "role cannot."
+        ),
         request=UpdateInputSerializer,
         responses={
             200: OutputSerializer,
@@ -283,7 +347,9 @@ class TokenRefreshApi(APIView):
         description=(
             "Reads the refresh token from the `coaching-refresh` cookie (or the "
             "body), blacklists it, and sets a new refresh cookie and access cookie. "
-            "A blacklisted, expired or missing token is a 401."
+            "A blacklisted, expired, missing or logged-out token is a 401. A "
+            "rotated token presented again more than 30 s after its rotation was "
+            "copied: every token of its user is revoked, as by a logout."
         ),
         request=InputSerializer,
         responses={

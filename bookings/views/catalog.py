@@ -4,16 +4,18 @@ booking one of them."""
 import datetime as dt
 import zoneinfo
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.zones import zone_choices
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError
@@ -47,10 +49,12 @@ def _coach_page(
     day: str | None,
     error: str = "",
     error_start: dt.datetime | None = None,
+    chosen_start: dt.datetime | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """The coach's page (or its slot picker for htmx), with an optional error
-    shown next to the slot the client tried to book."""
+    shown next to the slot the client tried to book, or the slot a visitor
+    chose before logging in (``chosen_start``) preselected."""
     profile = coach.coach_profile
     offerings = coach.active_offerings
     offering = next((o for o in offerings if str(o.pk) == offering_id), offerings[0])
@@ -62,8 +66,12 @@ def _coach_page(
         # list, so the error appears next to the time the client chose.
         starts = sorted([*starts, error_start])
     days = _slot_days(starts, zone)
+    if chosen_start not in starts:
+        chosen_start = None
     if error_start is not None:
         selected = error_start.astimezone(zone).date()
+    elif chosen_start is not None:
+        selected = chosen_start.astimezone(zone).date()
     else:
         selected = _parse_day(day)
     if selected not in days:
@@ -74,13 +82,21 @@ def _coach_page(
         "offerings": offerings,
         "offering": offering,
         "viewer_tz": viewer_tz,
-        "time_zones": _zones.time_zones(),
+        "time_zones": zone_choices(),
         "days": [
             {"date": date, "count": len(slots), "selected": date == selected}
             for date, slots in days.items()
         ],
         "selected_day": selected,
-        "slots": days.get(selected, []),
+        "slots": [
+            {
+                "start": start,
+                "value": start.astimezone(dt.UTC).isoformat(),
+                "choose_url": _choose_url(coach, offering, viewer_tz, start, zone),
+            }
+            for start in days.get(selected, [])
+        ],
+        "chosen_start": chosen_start,
         "slot_days": SLOT_DAYS,
         "error": error,
         "error_start": error_start,
@@ -89,6 +105,30 @@ def _coach_page(
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "bookings/partials/_slots.html", context, status=status)
     return render(request, "bookings/coach_detail.html", context, status=status)
+
+
+def _slot_page_url(
+    coach, offering, viewer_tz: str, start: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> str:
+    """The coach's page with one slot chosen: where a visitor returns after
+    logging in or signing up, with the offering, the start and their zone."""
+    query = urlencode(
+        {
+            "offering": str(offering.pk),
+            "tz": viewer_tz,
+            "day": start.astimezone(zone).date().isoformat(),
+            "start": start.astimezone(dt.UTC).isoformat(),
+        }
+    )
+    return f"{reverse('bookings:coach_detail', args=[coach.pk])}?{query}#times-heading"
+
+
+def _choose_url(
+    coach, offering, viewer_tz: str, start: dt.datetime, zone: zoneinfo.ZoneInfo
+) -> str:
+    """Choosing a time as a visitor: log in first, then come back to it."""
+    next_url = _slot_page_url(coach, offering, viewer_tz, start, zone)
+    return f"{reverse('accounts:login')}?{urlencode({'next': next_url})}"
 
 
 def _parse_day(value: str | None) -> dt.date | None:
@@ -117,22 +157,27 @@ def coach_detail(request: HttpRequest, coach_id) -> HttpResponse:
         coach,
         offering_id=request.GET.get("offering"),
         day=request.GET.get("day"),
+        chosen_start=_parse_instant(request.GET.get("start", "")),
     )
 
 
 @require_POST
-@login_required
 def coach_book(request: HttpRequest, coach_id) -> HttpResponse:
     """Book the chosen slot (``offering``, ``starts_at``) and go to checkout.
 
     A refusal (slot taken meanwhile, outside the coach's hours, not a
     client, too many unpaid holds) shows the coach's page again with the
     reason next to the slot. Throttled with the booking API's scope and
-    budget (429 with ``Retry-After``).
+    budget (429 with ``Retry-After``). A visitor who is not logged in is
+    sent to log in first and comes back to the page with the chosen slot
+    preselected (a POST cannot be replayed after a login, so ``next`` is the
+    page, not this URL).
     """
     coach = selectors.coach_get_public(coach_id=coach_id)
     if coach is None:
         raise Http404
+    if not request.user.is_authenticated:
+        return _redirect_to_login(request, coach)
     # The same budget as POST /api/bookings/, so the page is no way around it.
     wait = page_throttle_wait(request, scope="bookings")
     if wait is not None:
@@ -194,6 +239,22 @@ def coach_book(request: HttpRequest, coach_id) -> HttpResponse:
             status=exc.http_status,
         )
     return redirect("bookings:checkout", booking_id=booking.pk)
+
+
+def _redirect_to_login(request: HttpRequest, coach) -> HttpResponse:
+    offering_id = request.POST.get("offering", "")
+    offering = next(
+        (o for o in coach.active_offerings if str(o.pk) == offering_id), None
+    )
+    starts_at = _parse_instant(request.POST.get("starts_at", ""))
+    if offering is None or starts_at is None:
+        next_url = reverse("bookings:coach_detail", args=[coach.pk])
+    else:
+        viewer_tz = _zones.viewer_zone(request, coach.coach_profile.time_zone)
+        next_url = _slot_page_url(
+            coach, offering, viewer_tz, starts_at, zoneinfo.ZoneInfo(viewer_tz)
+        )
+    return redirect(f"{reverse('accounts:login')}?{urlencode({'next': next_url})}")
 
 
 def _parse_instant(value: str) -> dt.datetime | None:

@@ -19,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import coach_required
+from accounts.zones import user_zone_name
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError, InvalidPrice
@@ -45,7 +46,6 @@ def coach_bookings(request: HttpRequest) -> HttpResponse:
         selectors.booking_list_for_coach(coach=coach, upcoming=False),
         COACH_PAST_PER_PAGE,
     ).get_page(request.GET.get("page"))
-    profile = getattr(coach, "coach_profile", None)
     return render(
         request,
         "bookings/coach_bookings.html",
@@ -54,7 +54,7 @@ def coach_bookings(request: HttpRequest) -> HttpResponse:
             "upcoming_limited": upcoming.count() > COACH_UPCOMING_LIMIT,
             "past": payment_status_contexts(past),
             "past_page": past,
-            "time_zone": profile.time_zone if profile else "UTC",
+            "time_zone": user_zone_name(coach),
         },
     )
 

@@ -117,9 +117,11 @@ def transition(
         key = (
             f"{payment_id}" if kind in _ONCE_PER_PAYMENT else f"{payment_id}:{version}"
         )
+        # What was refunded in all at this version, for the text's amount.
+        refunded = payment.amount_refunded if kind == _N.REFUNDED else None
         transaction.on_commit(
             lambda: notifications.notification_create(
-                booking_id=booking_id, kind=kind, dedupe_key=key
+                booking_id=booking_id, kind=kind, dedupe_key=key, refunded=refunded
             ),
             robust=True,
         )

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from accounts.zones import format_when, user_zone_name
 from bookings.models import Booking
 from payments.models import Notification
 from payments.money import format_money
@@ -23,12 +24,29 @@ _TITLES = {
 }
 
 
-def _body(kind: str, booking: Booking, *, for_coach: bool) -> str:
-    session = f"{booking.offering.title} on {booking.starts_at:%Y-%m-%d %H:%M} UTC"
+def _body(
+    kind: str, booking: Booking, *, recipient, for_coach: bool, refunded: int | None
+) -> str:
+    """The text of one notification, for one recipient: the session's time in
+    the recipient's zone (named), the amounts in the booking's currency."""
+    when = format_when(booking.starts_at, user_zone_name(recipient))
+    session = _("%(title)s on %(when)s") % {
+        "title": booking.offering.title,
+        "when": when,
+    }
     price = format_money(booking.price_gross, booking.currency)
     who = booking.client.display_name if for_coach else booking.coach.display_name
+    values = {"price": price, "session": session, "who": who}
+    if kind == K.REFUNDED and refunded is not None:
+        values["refunded"] = format_money(refunded, booking.currency)
+        if refunded >= booking.price_gross:
+            return _("%(refunded)s refunded for %(session)s with %(who)s.") % values
+        return (
+            _("%(refunded)s of %(price)s refunded for %(session)s with %(who)s.")
+            % values
+        )
     return {
-        K.PAYMENT_SUCCEEDED: _("%(price)s was paid for %(session)s with %(who)s."),
+        K.PAYMENT_SUCCEEDED: _("%(price)s paid for %(session)s with %(who)s."),
         K.PAYMENT_FAILED: _(
             "The payment of %(price)s for %(session)s with %(who)s did not go through. "
             "The booking stays reserved until its hold runs out."
@@ -41,13 +59,17 @@ def _body(kind: str, booking: Booking, *, for_coach: bool) -> str:
             "The payment of %(price)s for %(session)s with %(who)s is disputed by the "
             "card holder's bank."
         ),
-    }[kind] % {"price": price, "session": session, "who": who}
+    }[kind] % values
 
 
 def notification_create(
-    *, booking_id, kind: str, dedupe_key: str = ""
+    *, booking_id, kind: str, dedupe_key: str = "", refunded: int | None = None
 ) -> list[Notification]:
     """Notify the booking's client and coach once per (kind, dedupe key).
+
+    Each text is written for its recipient (times in their zone, named);
+    ``refunded`` is what has been refunded of the payment in all, in minor
+    units, for a refund notification.
 
     Emails are sent by the ``send_notification`` task after commit; a repeated
     call (retried task, replayed event) creates and sends nothing new.
@@ -65,7 +87,13 @@ def notification_create(
                     booking=booking,
                     dedupe_key=dedupe_key,
                     title=str(_TITLES[kind]),
-                    body=_body(kind, booking, for_coach=for_coach),
+                    body=_body(
+                        kind,
+                        booking,
+                        recipient=recipient,
+                        for_coach=for_coach,
+                        refunded=refunded,
+                    ),
                 )
         except IntegrityError:
             continue  # already notified

@@ -16,12 +16,12 @@
       return;
     }
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    var select = document.getElementById("tz");
-    var known =
-      select &&
-      Array.prototype.some.call(select.options, function (option) {
+    var known = Array.prototype.some.call(
+      document.querySelectorAll("#tz-list option"),
+      function (option) {
         return option.value === zone;
-      });
+      }
+    );
     if (!zone || !known || zone === box.dataset.currentTz) {
       return;
     }

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.core import mail
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
@@ -38,6 +39,7 @@ def _user_json(user: User) -> dict:
         "email": user.email,
         "name": user.name,
         "role": user.role,
+        "timeZone": user.time_zone,
     }
 
 
@@ -331,14 +333,15 @@ def test_logout_with_session_only_revokes_the_sessions_refresh_token(
     assert BlacklistedToken.objects.filter(token__token=refresh).exists()
 
 
-def test_logout_of_one_login_keeps_other_logins_of_the_user(api, client_user, log_in):
+def test_logout_ends_other_logins_of_the_user_too(api, client_user, log_in):
+    """Logout is "log out everywhere" (README, Decisions: token generation)."""
     other_device = log_in(APIClient(), client_user).cookies[REFRESH_COOKIE].value
     log_in(api, client_user)
 
     api.post(LOGOUT, HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value)
 
     response = APIClient().post(REFRESH, {"refresh": other_device}, format="json")
-    assert response.status_code == 200
+    assert response.status_code == 401
 
 
 def test_logout_ends_django_session(api, client_user, log_in):
@@ -419,6 +422,53 @@ def test_user_get_invalid_bearer_returns_401(bearer_api, client_user):
 
     assert response.status_code == 401
     assert _error(response)["code"] == "authentication_failed"
+
+
+def _expired_access(user) -> str:
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(minutes=1))
+    return str(token)
+
+
+def _refresh_as_access(user) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    return str(RefreshToken.for_user(user))
+
+
+def _foreign_signature(user) -> str:
+    import jwt
+
+    return jwt.encode(
+        {"user_id": str(user.pk)}, "another-key-" + "x" * 40, algorithm="HS256"
+    )
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda user: "not-a-jwt",
+        _expired_access,
+        _refresh_as_access,
+        _foreign_signature,
+    ],
+    ids=["garbage", "expired", "refresh", "foreign_signature"],
+)
+def test_user_get_bad_bearer_message_is_a_sentence(bearer_api, client_user, make_token):
+    response = bearer_api(make_token(client_user)).get(USER)
+
+    assert response.status_code == 401
+    error = _error(response)
+    assert error["code"] == "authentication_failed"
+    assert isinstance(error["message"], str)
+    assert "ErrorDetail" not in error["message"]
+    assert "{" not in error["message"] and "[" not in error["message"]
+    assert error["message"].endswith(".")
+    assert error["details"] == {"reason": "token_not_valid"}
 
 
 def test_user_get_django_session_only_is_authenticated(api, coach):
@@ -632,28 +682,50 @@ def _register(client, **overrides):
 
 
 @pytest.mark.parametrize("role", ["client", "coach"])
-def test_registration_creates_user_and_logs_in_like_login(api, role):
-    response = _register(api, role=role, email="New@Example.com")
+def test_registration_creates_inactive_user_and_emails_a_link(
+    api, role, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _register(
+            api, role=role, email="New@Example.com", timeZone="Asia/Tokyo", next="/x/"
+        )
 
-    assert response.status_code == 201
-    body = response.json()
-    assert set(body) == {
-        "success",
-        "access",
-        "accessExpiration",
-        "refreshExpiration",
-        "user",
+    assert response.status_code == 202
+    assert response.json() == {
+        "success": True,
+        "detail": "Check your email: follow the link we sent to continue.",
     }
     user = User.objects.get(email="new@example.com")
-    assert body["user"] == _user_json(user)
-    assert user.role == role
+    assert (user.role, user.time_zone) == (role, "Asia/Tokyo")
     assert user.check_password(STRONG_PASSWORD)
-    assert not user.is_staff
-    for name in (ACCESS_COOKIE, REFRESH_COOKIE, "sessionid"):
-        assert response.cookies[name]["httponly"] is True
-    assert "refresh" not in body
-    assert api.session["_auth_user_id"] == str(user.pk)
-    assert api.get(USER).json()["id"] == str(user.pk)
+    assert (user.is_active, user.is_staff) == (False, False)
+    # Nobody is logged in until the emailed link is followed.
+    assert ACCESS_COOKIE not in response.cookies
+    assert "sessionid" not in response.cookies
+    assert not OutstandingToken.objects.exists()
+    [message] = mail.outbox
+    assert "/register/confirm/" in message.body
+    assert "?next=%2Fx%2F" in message.body
+
+
+def test_registration_new_and_known_email_answer_identically(
+    api, client_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        new = _register(api, email="new@example.com")
+        known = _register(api, email=client_user.email.upper())
+
+    assert (new.status_code, new.json()) == (known.status_code, known.json())
+    assert User.objects.count() == 2
+    assert [m.to for m in mail.outbox] == [["new@example.com"], [client_user.email]]
+    assert mail.outbox[1].subject == "Someone tried to sign up with your email address"
+
+
+def test_registration_external_next_is_dropped(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _register(api, next="https://evil.example/")
+
+    assert "next=" not in mail.outbox[0].body
 
 
 def test_registration_coach_gets_empty_coach_profile(api):
@@ -673,8 +745,8 @@ def test_registration_client_gets_no_coach_profile(api):
 def test_registration_without_role_makes_a_client(api):
     response = _register(api, role=None)
 
-    assert response.status_code == 201
-    assert response.json()["user"]["role"] == "client"
+    assert response.status_code == 202
+    assert User.objects.get().role == "client"
 
 
 @pytest.mark.parametrize(
@@ -708,15 +780,7 @@ def test_registration_invalid_input_returns_400_and_writes_nothing(
     assert "sessionid" not in response.cookies
 
 
-def test_registration_duplicate_email_in_any_case_returns_400(api, client_user):
-    response = _register(api, email="CLIENT@example.com")
-
-    assert response.status_code == 400
-    assert "email" in _error(response)["details"]["fields"]
-    assert User.objects.count() == 1
-
-
-def test_registration_by_logged_in_user_creates_new_account(api, any_user, log_in):
+def test_registration_by_logged_in_user_logs_nobody_else_in(api, any_user, log_in):
     log_in(api, any_user)
 
     response = api.post(
@@ -726,8 +790,29 @@ def test_registration_by_logged_in_user_creates_new_account(api, any_user, log_i
         HTTP_X_CSRFTOKEN=api.cookies["csrftoken"].value,
     )
 
-    assert response.status_code == 201
-    assert api.get(USER).json()["email"] == "new@example.com"
+    assert response.status_code == 202
+    assert api.get(USER).json()["email"] == any_user.email
+
+
+def test_user_patch_changes_time_zone_and_refuses_unknown_ones(
+    api, client_user, log_in
+):
+    log_in(api, client_user)
+    csrf = api.cookies["csrftoken"].value
+
+    ok = api.patch(
+        USER, {"timeZone": "Asia/Tokyo"}, format="json", HTTP_X_CSRFTOKEN=csrf
+    )
+    bad = api.patch(
+        USER, {"timeZone": "Mars/Olympus_Mons"}, format="json", HTTP_X_CSRFTOKEN=csrf
+    )
+
+    assert ok.status_code == 200
+    assert ok.json()["timeZone"] == "Asia/Tokyo"
+    assert bad.status_code == 400
+    assert "timeZone" in _error(bad)["details"]["fields"]
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Asia/Tokyo"
 
 
 # --- schema --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """accounts.services: sign-up, authentication with lockout, tokens, profile."""
 
 import pytest
+from django.core import mail
 from django.test import RequestFactory
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
@@ -14,6 +15,7 @@ from accounts.exceptions import (
     LoginRateLimited,
     RefreshTokenInvalid,
     RegistrationInvalid,
+    RegistrationLinkInvalid,
 )
 from accounts.models import User
 from bookings.models import CoachProfile
@@ -31,24 +33,59 @@ def request_():
 
 # --- user_register -------------------------------------------------------------
 
+SITE = "http://testserver"
 
-def test_user_register_client_stores_lowercased_email_and_hashed_password():
-    user = services.user_register(
-        email=" Ann@Example.COM ", password=STRONG_PASSWORD, name="Ann", role="client"
-    )
 
+def _register(**kwargs):
+    kwargs.setdefault("password", STRONG_PASSWORD)
+    kwargs.setdefault("name", "X")
+    kwargs.setdefault("role", "client")
+    kwargs.setdefault("site_url", SITE)
+    return services.user_register(**kwargs)
+
+
+def _link(message) -> str:
+    return next(line for line in message.body.splitlines() if line.startswith(SITE))
+
+
+def test_user_register_client_stores_an_inactive_account_and_emails_a_link(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = _register(email=" Ann@Example.COM ", name="Ann", next_url="/x/")
+
+    assert result is None  # nothing that would differ for a known address
+    user = User.objects.get()
     assert user.email == "ann@example.com"
     assert user.password != STRONG_PASSWORD
     assert user.check_password(STRONG_PASSWORD)
     assert (user.role, user.is_staff, user.is_superuser) == ("client", False, False)
+    assert (user.is_active, user.email_verified) == (False, False)
     assert not CoachProfile.objects.filter(user=user).exists()
+    [message] = mail.outbox
+    assert message.to == ["ann@example.com"]
+    assert _link(message).startswith(f"{SITE}/register/confirm/")
+    assert _link(message).endswith("?next=%2Fx%2F")
+
+
+def test_user_register_takes_the_browsers_zone_or_the_sites_default():
+    _register(email="a@example.com", time_zone="America/New_York")
+    _register(email="b@example.com", time_zone="Mars/Olympus_Mons")
+    _register(email="c@example.com", role="coach", time_zone="Asia/Tokyo")
+
+    zones = dict(User.objects.values_list("email", "time_zone"))
+    assert zones == {
+        "a@example.com": "America/New_York",
+        "b@example.com": "UTC",
+        "c@example.com": "Asia/Tokyo",
+    }
+    assert CoachProfile.objects.get().time_zone == "Asia/Tokyo"
 
 
 def test_user_register_coach_creates_profile_with_defaults():
-    user = services.user_register(
-        email="coach@example.com", password=STRONG_PASSWORD, name="C", role="coach"
-    )
+    _register(email="coach@example.com", role="coach")
 
+    user = User.objects.get()
     profile = CoachProfile.objects.get(user=user)
     assert profile.currency == "CHF"
     assert profile.vat_rate_bps == 810
@@ -60,43 +97,60 @@ def test_user_register_coach_creates_profile_with_defaults():
 @pytest.mark.parametrize("role", ["admin", "", "staff"])
 def test_user_register_role_other_than_client_or_coach_is_refused(role):
     with pytest.raises(RegistrationInvalid) as caught:
-        services.user_register(
-            email="x@example.com", password=STRONG_PASSWORD, name="X", role=role
-        )
+        _register(email="x@example.com", role=role)
 
     assert set(caught.value.fields) == {"role"}
     assert not User.objects.exists()
 
 
-def test_user_register_duplicate_email_in_other_case_is_refused(client_user):
-    with pytest.raises(RegistrationInvalid) as caught:
-        services.user_register(
-            email="CLIENT@EXAMPLE.COM", password=STRONG_PASSWORD, name="X", role="coach"
-        )
+def test_user_register_known_email_opens_nothing_and_warns_its_owner(
+    client_user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        result = _register(email="CLIENT@EXAMPLE.COM", role="coach")
 
-    assert set(caught.value.fields) == {"email"}
+    assert result is None
     assert User.objects.count() == 1
     assert not CoachProfile.objects.exists()
+    client_user.refresh_from_db()
+    assert client_user.check_password(PASSWORD)
+    [message] = mail.outbox
+    assert message.to == [client_user.email]
+    assert "Someone tried to sign up with your email address" in message.subject
+    assert f"{SITE}/login/" in message.body
+    assert f"{SITE}/password-reset/" in message.body
+
+
+def test_user_register_again_before_confirming_sends_the_link_again(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _register(email="ann@example.com")
+        _register(email="ann@example.com", password="another-long-pass-99")
+
+    assert User.objects.count() == 1
+    assert [m.subject for m in mail.outbox] == [
+        "Confirm your email to finish signing up"
+    ] * 2
+    assert User.objects.get().check_password(STRONG_PASSWORD)
 
 
 def test_user_register_reports_every_broken_rule_at_once(client_user):
+    # The taken email is not among them: that would reveal the account.
     with pytest.raises(RegistrationInvalid) as caught:
-        services.user_register(
-            email="client@example.com", password="123", name="X", role="admin"
-        )
+        _register(email="client@example.com", password="123", role="admin")
 
-    assert set(caught.value.fields) == {"email", "password", "role"}
+    assert set(caught.value.fields) == {"password", "role"}
     assert caught.value.http_status == 400
     assert caught.value.details == {"fields": caught.value.fields}
 
 
 def test_user_register_password_like_the_email_is_refused():
     with pytest.raises(RegistrationInvalid) as caught:
-        services.user_register(
+        _register(
             email="maximilian.muster@example.com",
             password="maximilianmuster",
             name="Max",
-            role="client",
         )
 
     assert "password" in caught.value.fields
@@ -104,12 +158,35 @@ def test_user_register_password_like_the_email_is_refused():
 
 def test_user_register_invalid_email_is_refused_by_model_validation():
     with pytest.raises(RegistrationInvalid) as caught:
-        services.user_register(
-            email="not an email", password=STRONG_PASSWORD, name="X", role="client"
-        )
+        _register(email="not an email")
 
     assert "email" in caught.value.fields
     assert not User.objects.exists()
+
+
+def test_registration_confirm_activates_once(django_capture_on_commit_callbacks):
+    _register(email="ann@example.com")
+    user = User.objects.get()
+    token = services.registration_tokens.make_token(user)
+
+    confirmed = services.registration_confirm(user=user, token=token)
+
+    assert (confirmed.is_active, confirmed.email_verified) == (True, True)
+    with pytest.raises(RegistrationLinkInvalid):
+        services.registration_confirm(user=confirmed, token=token)
+    with pytest.raises(RegistrationLinkInvalid):
+        services.registration_confirm(user=confirmed, token="nope-123")
+
+
+def test_registration_confirm_never_reactivates_a_disabled_account(client_user):
+    client_user.is_active = False
+    client_user.save(update_fields=["is_active"])
+    token = services.registration_tokens.make_token(client_user)
+
+    with pytest.raises(RegistrationLinkInvalid):
+        services.registration_confirm(user=client_user, token=token)
+    client_user.refresh_from_db()
+    assert client_user.is_active is False
 
 
 # --- user_authenticate ---------------------------------------------------------
@@ -184,6 +261,24 @@ def test_user_update_changes_name_only(client_user):
 def test_user_update_same_name_is_noop(client_user, django_assert_num_queries):
     with django_assert_num_queries(0):
         services.user_update(user=client_user, name=client_user.name, actor=client_user)
+
+
+def test_user_update_changes_time_zone(client_user):
+    services.user_update(user=client_user, time_zone="Asia/Tokyo", actor=client_user)
+
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Asia/Tokyo"
+
+
+def test_user_update_unknown_time_zone_is_refused(client_user):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        services.user_update(
+            user=client_user, time_zone="Mars/Olympus_Mons", actor=client_user
+        )
+
+    assert "time_zone" in caught.value.message_dict
 
 
 # --- refresh tokens ------------------------------------------------------------

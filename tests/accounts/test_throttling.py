@@ -27,14 +27,31 @@ def test_login_lockout_check_below_limit_passes():
     throttling.login_lockout_check(email="a@example.com", client_ip="192.0.2.1")
 
 
-def test_login_lockout_check_at_email_limit_raises_with_retry_after():
+def test_login_lockout_check_at_pair_limit_raises_with_retry_after():
     _fail(times=2)
 
     with pytest.raises(LoginRateLimited) as caught:
-        throttling.login_lockout_check(email="A@Example.com", client_ip="192.0.2.99")
+        throttling.login_lockout_check(email="A@Example.com", client_ip="192.0.2.1")
 
     assert 0 < caught.value.retry_after <= 61
     assert caught.value.details == {"retryAfter": caught.value.retry_after}
+
+
+def test_login_lockout_check_at_pair_limit_spares_the_email_elsewhere():
+    _fail(times=2)
+
+    throttling.login_lockout_check(email="a@example.com", client_ip="192.0.2.99")
+
+
+def test_login_lockout_check_email_failing_everywhere_must_wait():
+    threshold = 2 * throttling.EMAIL_SLOWDOWN_FACTOR
+    for n in range(threshold):
+        _fail(ip=f"192.0.2.{n}")
+
+    with pytest.raises(LoginRateLimited) as caught:
+        throttling.login_lockout_check(email="a@example.com", client_ip="192.0.2.99")
+
+    assert caught.value.retry_after == 1
 
 
 def test_login_lockout_check_at_address_limit_raises_for_any_email():
@@ -53,15 +70,15 @@ def test_login_lockout_check_without_address_counts_email_only():
         throttling.login_lockout_check(email="a@example.com", client_ip=None)
 
 
-def test_login_success_record_resets_email_but_not_address():
+def test_login_success_record_resets_pair_but_not_address():
     _fail(times=1)
     for n in range(2 * throttling.ADDRESS_LIMIT_FACTOR - 2):
         _fail(email=f"u{n}@example.com")
 
-    throttling.login_success_record(email="a@example.com")
-    _fail(times=1)
+    throttling.login_success_record(email="a@example.com", client_ip="192.0.2.1")
+    throttling.login_lockout_check(email="a@example.com", client_ip="192.0.2.1")
+    _fail(email="c@example.com")
 
-    throttling.login_lockout_check(email="a@example.com", client_ip="192.0.2.9")
     with pytest.raises(LoginRateLimited):
         throttling.login_lockout_check(email="b@example.com", client_ip="192.0.2.1")
 

@@ -1,7 +1,10 @@
 """Login, logout and sign-up pages, and the base layout they share."""
 
+import re
+
 import pytest
 from django.contrib.staticfiles import finders
+from django.core import mail
 from django.template.loader import render_to_string
 from django.test import Client
 from rest_framework.test import APIClient
@@ -264,29 +267,131 @@ def test_register_page_get_renders_role_choice(client):
     assert 'autocomplete="new-password"' in html
 
 
+def _emailed_link(message) -> str:
+    return next(
+        line for line in message.body.splitlines() if line.startswith("http")
+    ).removeprefix("http://testserver")
+
+
 @pytest.mark.parametrize("role", ["client", "coach"])
-def test_register_page_post_creates_user_and_logs_in(client, role):
-    response = _page_register(client, role=role, email="New@Example.com")
+def test_register_page_post_says_check_email_and_the_link_logs_in(
+    client, role, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _page_register(
+            client, role=role, email="New@Example.com", time_zone="Asia/Tokyo"
+        )
 
     assert response.status_code == 302
+    assert response["Location"] == "/register/done/"
     user = User.objects.get(email="new@example.com")
-    assert user.role == role
+    assert (user.role, user.time_zone, user.is_active) == (role, "Asia/Tokyo", False)
     assert CoachProfile.objects.filter(user=user).exists() == (role == "coach")
+    assert "_auth_user_id" not in client.session
+    assert "Check your email" in client.get(response["Location"]).content.decode()
+
+    link = _emailed_link(mail.outbox[0])
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "Confirm and continue" in page.content.decode()
+    assert "_auth_user_id" not in client.session  # a GET changes nothing
+    confirmed = client.post(link)
+
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == "/"
     assert client.session["_auth_user_id"] == str(user.pk)
-    assert response.cookies[ACCESS_COOKIE]["httponly"] is True
-    assert response.cookies[REFRESH_COOKIE]["httponly"] is True
+    assert confirmed.cookies[ACCESS_COOKIE]["httponly"] is True
+    assert confirmed.cookies[REFRESH_COOKIE]["httponly"] is True
+    # The link works once.
+    client.logout()
+    assert client.post(link).status_code == 400
+    assert "_auth_user_id" not in client.session
 
 
-def test_register_page_safe_next_redirects_there(client):
-    response = _page_register(client, next="/coaches/")
+def test_register_page_new_and_known_email_get_identical_answers(
+    client_user, django_capture_on_commit_callbacks
+):
+    answers = []
+    for email in ("new@example.com", client_user.email.upper()):
+        browser = Client()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _page_register(browser, email=email)
+        done = browser.get(response["Location"])
+        answers.append(
+            (
+                response.status_code,
+                response["Location"],
+                done.status_code,
+                re.sub(
+                    r'"X-CSRFToken": "[^"]+"',
+                    "",
+                    done.content.decode().replace(email, "EMAIL"),
+                ),
+            )
+        )
 
-    assert response["Location"] == "/coaches/"
+    assert answers[0] == answers[1]
+    assert answers[0][:3] == (302, "/register/done/", 200)
+    new_mail, known_mail = mail.outbox
+    assert new_mail.to == ["new@example.com"]
+    assert new_mail.subject == "Confirm your email to finish signing up"
+    assert known_mail.to == [client_user.email]
+    assert known_mail.subject == "Someone tried to sign up with your email address"
+    assert "/password-reset/" in known_mail.body
 
 
-def test_register_page_unsafe_next_redirects_home(client):
-    response = _page_register(client, next="https://evil.example/")
+def test_register_page_safe_next_survives_the_emailed_link(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _page_register(client, next="/coaches/?offering=1&day=2")
+
+    link = _emailed_link(mail.outbox[0])
+    assert "next=%2Fcoaches%2F%3Foffering%3D1%26day%3D2" in link
+    response = client.post(link)
+
+    assert response["Location"] == "/coaches/?offering=1&day=2"
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)"]
+)
+def test_register_page_unsafe_next_is_ignored(
+    client, next_url, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _page_register(client, next=next_url)
+
+    link = _emailed_link(mail.outbox[0])
+    assert "next=" not in link
+    assert client.post(link)["Location"] == "/"
+
+
+def test_register_confirm_unsafe_next_redirects_home(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _page_register(client)
+
+    link = _emailed_link(mail.outbox[0])
+    response = client.post(link + "?next=https://evil.example/")
 
     assert response["Location"] == "/"
+
+
+def test_register_confirm_bad_link_says_so(client):
+    response = client.get("/register/confirm/bm9wZQ/nope-123/")
+
+    assert response.status_code == 400
+    assert "not valid any more" in response.content.decode()
+
+
+def test_register_page_fills_the_zone_from_the_browser_by_script(client):
+    html = client.get(REGISTER).content.decode()
+
+    assert 'type="hidden" name="time_zone"' in html
+    assert "data-browser-tz" in html
+    assert "/static/js/time-zone.js" in html
 
 
 def test_register_page_admin_role_is_refused(client):
@@ -295,15 +400,6 @@ def test_register_page_admin_role_is_refused(client):
     assert response.status_code == 200
     assert '<small id="id_role_error">' in response.content.decode()
     assert not User.objects.exists()
-
-
-def test_register_page_duplicate_email_shows_error_next_to_field(client, client_user):
-    response = _page_register(client, email="Client@Example.com")
-
-    html = response.content.decode()
-    assert '<small id="id_email_error">' in html
-    assert "already exists" in html
-    assert User.objects.count() == 1
 
 
 def test_register_page_weak_password_shows_error_next_to_field(client):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.template import Context, Template
+from django.urls import reverse
 
 from tests import factories
 
@@ -67,3 +68,17 @@ def test_coach_list_queries_do_not_grow_with_coaches(
 def test_money_filters_format_minor_units_and_rates(template, context, expected):
     rendered = Template("{% load money %}" + template).render(Context(context))
     assert rendered == expected
+
+
+def test_coach_list_links_each_coach_and_each_session_to_its_free_times(
+    client, coach, offering
+):
+    response = client.get(reverse("home"))
+
+    page = response.content.decode()
+    coach_page = reverse("bookings:coach_detail", args=[coach.pk])
+    assert f'<a href="{coach_page}">{coach.display_name}</a>' in page
+    assert f'href="{coach_page}?offering={offering.pk}#times-heading"' in page
+    assert (
+        f'aria-label="Book {offering.title} with {coach.display_name}">Book</a>' in page
+    )

@@ -55,10 +55,11 @@ def test_coach_detail_anonymous_sees_bio_offerings_prices_and_times(
     assert "Helps people get unstuck." in page
     assert "CHF 100.00" in page and "CHF 55.00" in page
     assert "incl. 8.1 % VAT" in page
-    # Times are listed, but booking needs an account.
+    # Times are listed; choosing one as a visitor leads to the login page.
     assert 'class="slot"' in page
-    assert "Log in to book" in page
+    assert "Choose a time, then log in or sign up to book it." in page
     assert 'name="starts_at"' not in page
+    assert re.search(r'<a class="slot" href="/login/\?next=', page)
 
 
 def test_coach_detail_times_are_in_coach_zone_by_default(client, coach, offering):
@@ -90,8 +91,31 @@ def test_coach_detail_viewer_zone_converts_times(
     starts = [dt.datetime.fromisoformat(v) for v in slot_values(response)]
     assert starts[0] == zurich_at(3, 7)
     assert all(s.utcoffset() == dt.timedelta(0) for s in starts)
-    # Remembered for the client's other pages.
-    assert client.session["viewer_tz"] == "America/New_York"
+    # A look in another zone: the client's own zone (their account's) is
+    # what their other pages keep using.
+    assert "viewer_tz" not in client.session
+    client_user.refresh_from_db()
+    assert client_user.time_zone == "Europe/Zurich"
+
+
+def test_coach_detail_logged_in_viewer_sees_times_in_their_account_zone(
+    client, coach, offering
+):
+    client.force_login(factories.ClientFactory(time_zone="Asia/Tokyo"))
+
+    response = client.get(coach_url(coach))
+
+    assert "(Asia/Tokyo)" in html(response)
+
+
+def test_coach_detail_visitor_zone_pick_is_remembered_for_the_session(
+    client, coach, offering
+):
+    client.get(coach_url(coach, tz="America/New_York"))
+
+    response = client.get(coach_url(coach))
+
+    assert "(America/New_York)" in html(response)
 
 
 def test_coach_detail_unknown_zone_falls_back_to_coach_zone(client, coach, offering):
@@ -350,3 +374,128 @@ def test_booking_list_queries_do_not_grow_with_bookings(
 
     assert response.status_code == 200
     assert len(four) == len(one)
+
+
+# --- a visitor chooses a time first, logs in, and comes back to it ----------------
+
+
+def _choose_links(response) -> list[str]:
+    import html as html_lib
+
+    return [
+        html_lib.unescape(href)
+        for href in re.findall(r'<a class="slot" href="([^"]+)"', html(response))
+    ]
+
+
+def test_visitor_choosing_a_time_logs_in_and_comes_back_with_it_chosen(
+    client, client_user, coach, offering
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.factories import PASSWORD
+
+    page = client.get(coach_url(coach, tz="America/New_York", offering=offering.pk))
+    link = _choose_links(page)[1]
+    assert urlsplit(link).path == reverse("accounts:login")
+    next_url = parse_qs(urlsplit(link).query)["next"][0]
+    chosen = parse_qs(urlsplit(next_url).query)
+    # The offering, the start and the viewer's zone survive the detour.
+    assert chosen["offering"] == [str(offering.pk)]
+    assert chosen["tz"] == ["America/New_York"]
+    start = chosen["start"][0]
+
+    login_page = client.get(link)
+    assert f'name="next" value="{next_url}"'.replace("&", "&amp;") in html(login_page)
+    response = client.post(
+        link, {"email": client_user.email, "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response.url == next_url
+
+    back = client.get(response.url)
+    assert back.status_code == 200
+    assert re.search(
+        rf'name="starts_at" value="{re.escape(start)}" checked', html(back)
+    ), html(back)
+    assert "(America/New_York)" in html(back)
+    assert re.search(
+        r"You chose \w{3} \d{1,2} \w{3} \d{4}, \d\d:\d\d \(America/New_York\)\. "
+        r"Confirm to hold it and pay\.",
+        html(back),
+    )
+    # Confirming books that slot and goes to checkout.
+    booked = client.post(
+        book_url(coach),
+        {"offering": offering.pk, "starts_at": start, "tz": "America/New_York"},
+    )
+    booking = Booking.objects.get(client=client_user)
+    assert booked.url == reverse("bookings:checkout", args=[booking.pk])
+    assert booking.starts_at == dt.datetime.fromisoformat(start)
+
+
+def test_visitor_posting_a_booking_is_sent_to_log_in_with_the_slot(
+    client, coach, offering
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    page = client.get(coach_url(coach))
+    start = parse_qs(
+        urlsplit(parse_qs(urlsplit(_choose_links(page)[0]).query)["next"][0]).query
+    )["start"][0]
+
+    response = client.post(
+        book_url(coach), {"offering": offering.pk, "starts_at": start}
+    )
+
+    assert response.status_code == 302
+    assert urlsplit(response.url).path == reverse("accounts:login")
+    next_url = parse_qs(urlsplit(response.url).query)["next"][0]
+    assert parse_qs(urlsplit(next_url).query)["start"] == [start]
+    assert not Booking.objects.exists()
+
+
+def test_coach_detail_ignores_a_chosen_start_that_is_not_free(
+    client, client_user, coach, offering
+):
+    client.force_login(client_user)
+
+    response = client.get(coach_url(coach, start="2001-01-01T00:00:00%2B00:00"))
+
+    assert response.status_code == 200
+    assert " checked" not in html(response)
+
+
+def test_booking_pages_show_times_in_the_viewers_own_zone_named(
+    client, client_user, coach, booking
+):
+    from accounts.zones import format_when
+
+    client_user.time_zone = "America/New_York"
+    client_user.save(update_fields=["time_zone"])
+    client.force_login(client_user)
+
+    detail = html(client.get(reverse("bookings:detail", args=[booking.pk])))
+    listing = html(client.get(reverse("bookings:list")))
+
+    in_new_york = format_when(booking.starts_at, "America/New_York", with_zone=False)
+    assert f">{in_new_york}</time>" in detail
+    assert "(America/New_York)" in detail and "(Europe/Zurich)" not in detail
+    assert "(America/New_York)" in listing and "(Europe/Zurich)" not in listing
+    # The coach reads the same booking in their zone.
+    client.force_login(coach)
+    coach_view = html(client.get(reverse("bookings:detail", args=[booking.pk])))
+    assert "(Europe/Zurich)" in coach_view
+
+
+def test_coach_detail_zone_picker_offers_common_zones_first_and_every_zone(
+    client, coach, offering
+):
+    from accounts.zones import COMMON_ZONES
+
+    page = html(client.get(coach_url(coach)))
+
+    assert 'list="tz-list"' in page and "<select" not in page
+    options = re.findall(r'<option value="([^"]+)">', page)
+    assert tuple(options[: len(COMMON_ZONES)]) == COMMON_ZONES
+    assert "Pacific/Auckland" in options
