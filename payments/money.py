@@ -57,6 +57,7 @@ def charge_limits(currency: str) -> tuple[int, int]:
         (_DEFAULT_MIN_CHARGE_MINOR, STRIPE_MAX_CHARGE_MINOR),
     )
 
+
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 

@@ -80,11 +80,17 @@ def coach_profile_update(
     profile.full_clean(exclude=["user"])
     if changed:
         profile.save(update_fields=changed)
-    if coach.name != name:
-        coach.name = name
+    # The coach reads times in the zone their hours are defined in.
+    user_fields = [
+        field
+        for field, value in (("name", name), ("time_zone", time_zone))
+        if getattr(coach, field) != value
+    ]
+    if user_fields:
+        coach.name, coach.time_zone = name, time_zone
         coach.full_clean(exclude=["password"])
-        coach.save(update_fields=["name"])
-        changed.append("name")
+        coach.save(update_fields=user_fields)
+        changed += user_fields
     logger.info(
         "coach.profile_updated coach_id=%s fields=%s actor_id=%s",
         coach.pk,

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from accounts import services as account_services
+from accounts.models import User
 from bookings import selectors, services
 from bookings.models import AvailabilityException, AvailabilityWindow, Booking
 from tests import factories
@@ -28,12 +29,17 @@ PROFILE = {
 @pytest.fixture
 def new_coach(db):
     """A coach as registration leaves them: a default profile, nothing else."""
-    return account_services.user_register(
+    account_services.user_register(
         email="new-coach@example.com",
         password="a-long-enough-password-1",
         name="",
         role="coach",
+        site_url="http://testserver",
     )
+    user = User.objects.get(email="new-coach@example.com")
+    user.is_active = True  # as the emailed link does
+    user.save(update_fields=["is_active"])
+    return user
 
 
 @pytest.mark.parametrize("page", ["coach:profile", "coach:hours", "coach:setup"])
@@ -59,7 +65,7 @@ def test_profile_page_saves_terms_that_apply_to_new_bookings_only(
     profile.refresh_from_db()
     coach.refresh_from_db()
     assert coach.name == "Ada Coach"
-    assert profile.time_zone == "America/New_York"
+    assert profile.time_zone == coach.time_zone == "America/New_York"
     assert (
         profile.cancellation_window_hours,
         profile.buffer_minutes,
