@@ -251,3 +251,14 @@ class AvailabilityExceptionForm(forms.Form):
         for field, errors in error_dict.items():
             for error in errors:
                 self.add_error(field if field in self.fields else None, error)
+
+
+class CoachCancelForm(forms.Form):
+    """The coach's reason for cancelling a session; the client is sent it."""
+
+    reason = forms.CharField(
+        label=_("Message to the client"),
+        max_length=1000,
+        help_text=_("Why you cancel. The client receives it with the cancellation."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -297,6 +297,11 @@ class Booking(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text=_("What the coach told the client when cancelling."),
+    )
 
     class Meta:
         ordering = ["-starts_at"]

@@ -245,3 +245,44 @@ def exception_list_for_coach(
     """The coach's dated exceptions from yesterday on (any zone's today), soonest first."""
     since = timezone.now().date() - dt.timedelta(days=1)
     return profile.exceptions.filter(date__gte=since).order_by("date", "start_time")
+
+
+# The filters of the coach's bookings page.
+COACH_BOOKING_FILTERS = ("upcoming", "holds", "past", "cancelled")
+
+
+def booking_list_for_coach_filtered(*, coach: User, show: str) -> QuerySet[Booking]:
+    """The coach's bookings for one filter of their bookings page.
+
+    ``upcoming``: paid sessions not yet over, soonest first. ``holds``:
+    unpaid holds still running, soonest first. ``past``: sessions that are
+    over and were not cancelled (refunded ones included), latest first.
+    ``cancelled``: cancelled (refunded or not) and released holds, latest
+    first.
+    """
+    S = Booking.Status
+    bookings = Booking.objects.select_related(
+        "client", "coach", "coach__coach_profile", "offering"
+    ).filter(coach=coach)
+    now = timezone.now()
+    ended = Q(status__in=(S.CANCELLED, S.EXPIRED)) | Q(
+        status=S.REFUNDED, cancelled_at__isnull=False
+    )
+    if show == "upcoming":
+        return bookings.filter(
+            status__in=(S.CONFIRMED, S.COMPLETED), ends_at__gt=now
+        ).order_by("starts_at")
+    if show == "holds":
+        return bookings.filter(status=S.PENDING_PAYMENT, expires_at__gt=now).order_by(
+            "starts_at"
+        )
+    if show == "past":
+        return (
+            bookings.filter(ends_at__lte=now)
+            .exclude(status=S.PENDING_PAYMENT)
+            .exclude(ended)
+            .order_by("-starts_at")
+        )
+    if show == "cancelled":
+        return bookings.filter(ended).order_by("-starts_at")
+    raise ValueError(f"unknown filter {show!r}")

@@ -43,6 +43,11 @@ urlpatterns = [
 coach_patterns = (
     [
         path("bookings/", views.coach_bookings, name="bookings"),
+        path(
+            "bookings/<uuid:booking_id>/cancel/",
+            views.coach_booking_cancel,
+            name="booking_cancel",
+        ),
         path("setup/", views.coach_setup, name="setup"),
         path("profile/", views.coach_profile, name="profile"),
         path("hours/", views.coach_hours, name="hours"),

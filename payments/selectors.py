@@ -356,3 +356,17 @@ def refund_list_pending() -> QuerySet[Refund]:
         .select_related("payment", "payment__payer", "requested_by")
         .order_by("created_at")
     )
+
+
+def coach_share_for_bookings(*, booking_ids) -> dict:
+    """What the coach receives now for each booking, from the ledger: their
+    earning less the reversals of refunds (booking id -> minor units).
+    Bookings without ledger entries (never charged) are left out."""
+    rows = (
+        LedgerEntry.objects.filter(
+            payment__booking_id__in=list(booking_ids), kind__in=LedgerEntry.COACH
+        )
+        .values("payment__booking_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["payment__booking_id"]: row["total"] for row in rows}

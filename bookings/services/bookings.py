@@ -272,7 +272,7 @@ def _violated_constraint(exc: IntegrityError) -> str | None:
 
 
 @transaction.atomic
-def booking_cancel(*, booking: Booking, actor: User) -> Booking:
+def booking_cancel(*, booking: Booking, actor: User, reason: str = "") -> Booking:
     """Cancel a booking on behalf of its client, its coach or an admin.
 
     An unpaid hold (``pending_payment``) is cancelled at once and its slot is
@@ -280,7 +280,8 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
     refunding per the cancellation policy, which the payment core does
     (``payments.services.booking_cancel_with_refund``, through
     ``booking_cancel_paid``); here it raises RefundRequired. Cancelling a
-    cancelled booking returns it unchanged.
+    cancelled booking returns it unchanged. ``reason`` (what the canceller
+    tells the other party) is kept on the booking.
 
     Raises BookingNotAllowed (403) for anyone else, RefundRequired and
     InvalidTransition (409) for other states.
@@ -296,12 +297,16 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
             bookingStatus=locked.status,
         )
     return _transition(
-        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+        locked,
+        Status.CANCELLED,
+        actor=actor,
+        cause=f"cancelled_by_{actor.role}",
+        reason=reason,
     )
 
 
 @transaction.atomic
-def booking_cancel_paid(*, booking: Booking, actor: User) -> Booking:
+def booking_cancel_paid(*, booking: Booking, actor: User, reason: str = "") -> Booking:
     """Cancel a paid (``confirmed``) booking; the caller settles the refund.
 
     For the payment core only (``payments.services.booking_cancel_with_refund``),
@@ -323,7 +328,11 @@ def booking_cancel_paid(*, booking: Booking, actor: User) -> Booking:
             toStatus=Status.CANCELLED,
         )
     return _transition(
-        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+        locked,
+        Status.CANCELLED,
+        actor=actor,
+        cause=f"cancelled_by_{actor.role}",
+        reason=reason,
     )
 
 
@@ -415,7 +424,7 @@ def _lock(booking: Booking) -> Booking:
 
 @transaction.atomic
 def _transition(
-    booking: Booking, to: str, *, actor: User | None, cause: str
+    booking: Booking, to: str, *, actor: User | None, cause: str, reason: str = ""
 ) -> Booking:
     """Move ``booking`` to ``to`` under a row lock; the one writer of ``status``.
 
@@ -443,7 +452,8 @@ def _transition(
     fields = ["status", "version", "updated_at"]
     if to == Status.CANCELLED:
         locked.cancelled_at = timezone.now()
-        fields.append("cancelled_at")
+        locked.cancel_reason = (reason or "").strip()[:1000]
+        fields += ["cancelled_at", "cancel_reason"]
     locked.save(update_fields=fields)
     _record(locked, from_status=from_status, actor=actor, cause=cause)
     return locked

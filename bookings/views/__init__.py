@@ -15,6 +15,7 @@ from bookings.views.client import (
     booking_receipt,
 )
 from bookings.views.coach import (
+    coach_booking_cancel,
     coach_bookings,
     coach_offering_deactivate,
     coach_offering_edit,
@@ -35,6 +36,7 @@ __all__ = [
     "booking_list",
     "booking_receipt",
     "coach_book",
+    "coach_booking_cancel",
     "coach_bookings",
     "coach_detail",
     "coach_exception_add",
