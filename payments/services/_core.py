@@ -246,11 +246,12 @@ def ledger_record_charge(payment: Payment) -> None:
     )
 
 
-def ledger_record_refund(payment: Payment, refund: Refund) -> None:
-    """Book a refund and reverse fee, earning and VAT in proportion.
-
-    The last refund reverses exactly what is left, so a full refund nets every
-    kind to zero whatever the rounding of earlier partial refunds.
+def refund_reversals(payment: Payment, amount: int, *, full: bool) -> tuple[int, int]:
+    """The platform fee and VAT a refund of ``amount`` gives back: in
+    proportion to the charge, or all that is left when it is the last
+    (``full``) refund, so a full refund nets every kind to zero whatever the
+    rounding of earlier partial refunds. Reads the ledger, writes nothing:
+    the admin's refund preview shows the same numbers the ledger will book.
     """
     K = LedgerEntry.Kind
     totals = dict(
@@ -260,17 +261,25 @@ def ledger_record_refund(payment: Payment, refund: Refund) -> None:
     )
     fee_left = totals.get(K.PLATFORM_FEE, 0) + totals.get(K.PLATFORM_FEE_REVERSAL, 0)
     vat_left = totals.get(K.VAT, 0) + totals.get(K.VAT_REVERSAL, 0)
-    if payment.amount_refunded >= payment.amount_received:
-        fee_back, vat_back = fee_left, vat_left
-    else:
-        gross = payment.amount_received
-        fee_back = min(
-            fee_left,
-            round_half_up_div(refund.amount * payment.platform_fee_amount, gross),
-        )
-        vat_back = min(
-            vat_left, round_half_up_div(refund.amount * payment.vat_amount, gross)
-        )
+    if full:
+        return fee_left, vat_left
+    gross = payment.amount_received
+    fee_back = min(
+        fee_left, round_half_up_div(amount * payment.platform_fee_amount, gross)
+    )
+    vat_back = min(vat_left, round_half_up_div(amount * payment.vat_amount, gross))
+    return fee_back, vat_back
+
+
+def ledger_record_refund(payment: Payment, refund: Refund) -> None:
+    """Book a refund and reverse fee, earning and VAT in proportion
+    (``refund_reversals``)."""
+    K = LedgerEntry.Kind
+    fee_back, vat_back = refund_reversals(
+        payment,
+        refund.amount,
+        full=payment.amount_refunded >= payment.amount_received,
+    )
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(
