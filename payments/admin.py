@@ -7,7 +7,6 @@ call the same services as the API and report each row's outcome.
 """
 
 import json
-import re
 from urllib.parse import quote
 
 from django import forms
@@ -34,7 +33,7 @@ from payments.models import (
     StripeCustomer,
     WebhookEvent,
 )
-from payments.money import exponent, format_money
+from payments.money import MoneyError, format_money, parse_amount
 from payments.services._core import refund_reversals
 from payments.services.events import webhook_event_replay
 from payments.services.refunds import payment_refundable_amount
@@ -588,28 +587,6 @@ class SavedPaymentMethodAdmin(ReadOnlyMixin, admin.ModelAdmin):
 # --- Refund from the payment's page: parsing, effect -----------------------
 
 
-def parse_staff_amount(text: str, currency: str) -> int:
-    """An amount typed by staff, in major units, to minor units.
-
-    Plain ASCII digits with at most the currency's decimals and at most eight
-    digits before the point, checked on the text with one anchored regex
-    before any number is made (no exponents, signs, other scripts' digits).
-    Raises ValueError with the message for the form.
-    """
-    digits = exponent(currency)
-    fraction = rf"(?:\.[0-9]{{1,{digits}}})?" if digits else ""
-    text = (text or "").strip()
-    if len(text) > 20 or not re.fullmatch(rf"[0-9]{{1,8}}{fraction}", text, re.ASCII):
-        raise ValueError(
-            gettext(
-                "Enter an amount like 20 or 20.50, with at most %(digits)d decimals."
-            )
-            % {"digits": digits}
-        )
-    whole, _dot, part = text.partition(".")
-    return int(whole) * 10**digits + int(part.ljust(digits, "0") or 0)
-
-
 class StaffRefundForm(forms.Form):
     """Amount (major units, up to what is left) and the reason for a refund."""
 
@@ -629,18 +606,13 @@ class StaffRefundForm(forms.Form):
         ) % {"currency": currency, "left": format_money(left, currency)}
 
     def clean_amount(self) -> int:
+        # The one bounded parser of amounts from outside, capped at what is left.
         try:
-            amount = parse_staff_amount(self.cleaned_data["amount"], self.currency)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if amount <= 0:
-            raise forms.ValidationError(gettext("The amount must be more than zero."))
-        if amount > self.left:
-            raise forms.ValidationError(
-                gettext("At most %(left)s is left to refund.")
-                % {"left": format_money(self.left, self.currency)}
+            return parse_amount(
+                self.cleaned_data["amount"].strip(), self.currency, maximum=self.left
             )
-        return amount
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 def ledger_sums(payment: Payment) -> dict[str, int]:

@@ -17,10 +17,9 @@ from bookings.models import CoachProfile, Offering
 from payments.money import (
     MoneyError,
     charge_limits,
-    exponent,
     format_money,
+    parse_amount,
     to_major,
-    to_minor,
 )
 from payments.pricing import breakdown
 
@@ -40,9 +39,9 @@ def offering_create(
     """Create an active offering for ``coach`` at ``price`` (major units).
 
     The currency is the coach's (their profile's); the price is converted to
-    minor units exactly (``payments.money.to_minor``) and must be more than
-    zero, with no more decimals than the currency has. Only the coach
-    themselves or an admin may do it.
+    minor units exactly (``payments.money.parse_amount``) and must be more
+    than zero and at most Stripe's maximum charge, with no more decimals than
+    the currency has. Only the coach themselves or an admin may do it.
 
     What the client will be charged (the gross, with VAT added if the
     coach's prices exclude it) must be within what Stripe accepts for the
@@ -212,15 +211,14 @@ def _check_title_free(offering: Offering) -> None:
 
 
 def _price_to_minor(price: Decimal | int | str, currency: str) -> int:
-    """Major units to minor units; raises InvalidPrice (400) with ``field="price"``."""
+    """Major units to minor units through the bounded parser (at most the
+    currency's decimals, more than zero, at most Stripe's maximum charge);
+    raises InvalidPrice (400) with ``field="price"``."""
     try:
-        amount = to_minor(price, currency)
-    except MoneyError:
+        return parse_amount(price, currency)
+    except MoneyError as exc:
         raise InvalidPrice(
-            _("Enter a price in %(currency)s with at most %(digits)d decimals.")
-            % {"currency": currency, "digits": exponent(currency)},
+            _("Enter a price in %(currency)s: %(error)s")
+            % {"currency": currency, "error": exc},
             field="price",
         ) from None
-    if amount <= 0:
-        raise InvalidPrice(_("The price must be more than zero."), field="price")
-    return amount

@@ -19,8 +19,12 @@ from bookings.models import Booking
 from payments import selectors, services
 from payments.api.common import (
     PRICE_EXAMPLE,
+    MajorAmountField,
     PaymentsThrottle,
+    PercentField,
     StrictUUIDField,
+    StripeIdField,
+    amount_in_currency,
     intent_object,
     parse_uuid,
     payment_for_booking,
@@ -28,6 +32,47 @@ from payments.api.common import (
 )
 from payments.exceptions import PaymentNotFound
 from payments.money import to_major
+
+_CURRENCY = r"^[A-Za-z]{3}\Z"
+
+
+class _PriceAmountInput(serializers.Serializer):
+    amount = MajorAmountField(required=False)
+    currency = serializers.RegexField(_CURRENCY, required=False)
+
+
+class _VatInput(serializers.Serializer):
+    rate = PercentField(required=False)
+    included = serializers.BooleanField(required=False)
+
+
+class _PlatformFeeInput(serializers.Serializer):
+    percentage = PercentField(required=False)
+
+
+@extend_schema_serializer(component_name="PriceInput")
+class PriceInputSerializer(serializers.Serializer):
+    """The seed's price object as a client may send it, to be checked against
+    the booking's price. Every number goes through the bounded parser."""
+
+    base = _PriceAmountInput(required=False)
+    final = _PriceAmountInput(required=False)
+    currency = serializers.RegexField(_CURRENCY, required=False)
+    vat = _VatInput(required=False)
+    platformFee = _PlatformFeeInput(required=False)
+
+
+def _check_price_decimals(price: dict[str, Any], booking: Booking) -> None:
+    """The price's amounts have no more decimals than its currency allows."""
+    currency = (
+        price.get("currency")
+        or (price.get("final") or {}).get("currency")
+        or booking.currency
+    )
+    for part in ("base", "final"):
+        amount = (price.get(part) or {}).get("amount")
+        if amount is not None:
+            amount_in_currency(amount, currency, field=f"price.{part}.amount")
 
 
 class PaymentCreateIntentApi(APIView):
@@ -37,15 +82,17 @@ class PaymentCreateIntentApi(APIView):
     @extend_schema_serializer(component_name="CreateIntentInput")
     class InputSerializer(serializers.Serializer):
         bookingId = StrictUUIDField()
-        price = serializers.DictField(required=False)
+        price = PriceInputSerializer(required=False)
 
     @extend_schema(
         summary="Create (or return) the payment intent of a booking",
         description=(
             "Idempotent per booking: while a payment is open, every call returns the "
-            "same intent. The price comes from the booking; a `price` that differs is "
-            "a 400 `price_mismatch`, never a new price. After a decline, call again "
-            "for a fresh intent."
+            "same intent, except one left waiting for 3-D Secure (`requires_action`): "
+            "calling again means paying again, so that intent is cancelled at Stripe "
+            "(unless it was paid meanwhile) and a fresh one returned. The price comes "
+            "from the booking; a `price` that differs is a 400 `price_mismatch`, never "
+            "a new price. After a decline, call again for a fresh intent."
         ),
         request=InputSerializer,
         responses={
@@ -89,6 +136,8 @@ class PaymentCreateIntentApi(APIView):
         ).first()
         if booking is None:
             raise PaymentNotFound(_("Booking not found."))
+        if data.get("price") is not None:
+            _check_price_decimals(data["price"], booking)
         payment, intent = services.payment_create_intent(
             booking=booking, actor=request.user, requested_price=data.get("price")
         )
@@ -113,8 +162,9 @@ class PaymentConfirmApi(APIView):
 
     @extend_schema_serializer(component_name="ConfirmInput")
     class InputSerializer(serializers.Serializer):
-        paymentIntentId = serializers.CharField(max_length=255)
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentIntentId = StripeIdField("pi_")
+        paymentMethodId = StripeIdField("pm_")
+        saveCard = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         summary="Confirm a payment intent with a card (server-side confirmation)",
@@ -122,7 +172,10 @@ class PaymentConfirmApi(APIView):
             "Idempotent per intent. `requires_action` (3-D Secure) comes back with "
             "`requiresAction: true`, `clientSecret` and Stripe's `nextAction`: finish it "
             "with Stripe.js `confirmCardPayment(clientSecret)`. A decline is a 402 "
-            "`card_declined` with `declineCode`; the booking stays payable."
+            "`card_declined` with `declineCode`; the booking stays payable. "
+            "`saveCard: true` saves the card with the payment (one 3-D Secure "
+            "check for both): it joins the payer's saved cards once the payment "
+            "has gone through. An expired card is a 400 `payment_method_not_usable`."
         ),
         request=InputSerializer,
         responses={
@@ -190,6 +243,7 @@ class PaymentConfirmApi(APIView):
             payment=payment,
             payment_method_id=data["paymentMethodId"],
             actor=request.user,
+            save_card=data["saveCard"],
         )
         body: dict[str, Any] = {
             "success": True,

@@ -7,7 +7,6 @@ import pytest
 from django.urls import reverse
 
 from payments import selectors, services
-from payments.admin import parse_staff_amount
 from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -97,14 +96,13 @@ def test_full_refund_from_the_page_nets_the_ledger_to_zero(staff, paid):
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("100.01", "At most CHF 100.00 is left to refund."),
+        ("100.01", "The amount must be at most CHF 100.00."),
         ("0", "The amount must be more than zero."),
-        ("20.005", "at most 2 decimals"),
-        ("1e3", "at most 2 decimals"),
-        ("-5", "at most 2 decimals"),
-        ("٣", "at most 2 decimals"),
+        ("20.005", "Enter at most 2 decimals."),
+        ("1e3", "Enter a plain number"),
+        ("-5", "Enter the number without a sign."),
+        ("٣", "Enter a plain number"),
         ("9" * 40, "at most 20 characters"),
-        ("123456789", "at most 2 decimals"),
     ],
 )
 def test_refund_amount_is_parsed_tightly_and_bounded(staff, paid, amount, message):
@@ -113,15 +111,6 @@ def test_refund_amount_is_parsed_tightly_and_bounded(staff, paid, amount, messag
     assert response.status_code == 200
     assert message in str(response.context["form"].errors["amount"])
     assert not Refund.objects.exists()
-
-
-def test_parse_staff_amount_by_currency():
-    assert parse_staff_amount("20", "CHF") == 2000
-    assert parse_staff_amount("20.5", "CHF") == 2050
-    assert parse_staff_amount("500", "JPY") == 500
-    with pytest.raises(ValueError):
-        parse_staff_amount("5.5", "JPY")
-    assert parse_staff_amount("1.005", "KWD") == 1005
 
 
 def test_refund_page_is_for_admins_only(client, coach, paid):

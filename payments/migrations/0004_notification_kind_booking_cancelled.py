@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_webhooks_notifications'),
+        ('payments', '0003_savedpaymentmethod_fingerprint'),
     ]
 
     operations = [
