@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -240,7 +241,7 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         if not events:
             return "-"
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),  # a constant
             '<a href="{}"><code>{}</code></a> {} ({})',
             (
                 (
