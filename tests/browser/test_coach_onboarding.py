@@ -31,7 +31,7 @@ def emailed_link(to: str) -> str:
     return re.search(r"https?://\S+", message.body).group(0)
 
 
-def sign_up_as_coach(page) -> User:
+def sign_up_as_coach(page, open_email_link) -> User:
     page.goto("/")
     page.get_by_role("button", name="Sign up").first.click()
     expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
@@ -41,12 +41,12 @@ def sign_up_as_coach(page) -> User:
     page.get_by_label("Coach: I offer coaching sessions").check()
     page.locator("main").get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
-    page.goto(emailed_link("mara@example.com"))
+    open_email_link(page, emailed_link("mara@example.com"))
     page.get_by_role("button", name="Confirm and continue").click()
     return User.objects.get(email="mara@example.com")
 
 
-def set_up_practice(page) -> None:
+def set_up_practice(page, screenshot) -> None:
     """Profile, weekly hours, first offering: from the checklist, by clicking."""
     page.get_by_role("link", name="Get started").first.click()
     checklist = page.locator(".setup-checklist")
@@ -56,6 +56,7 @@ def set_up_practice(page) -> None:
     page.get_by_label("About you").fill("I help new managers find their feet.")
     page.get_by_label("Your time zone").fill("Europe/Zurich")
     page.get_by_label("Break between sessions (minutes)").fill("15")
+    screenshot(page, "coach-profile")
     page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_text("Your profile is saved.")).to_be_visible()
 
@@ -71,6 +72,7 @@ def set_up_practice(page) -> None:
     ):
         page.get_by_label(f"{day}, range 1, from").fill("08:00")
         page.get_by_label(f"{day}, range 1, until").fill("20:00")
+    screenshot(page, "coach-hours")
     page.get_by_role("button", name="Save weekly hours").click()
     expect(page.get_by_text("Your weekly hours are saved.")).to_be_visible()
 
@@ -90,63 +92,51 @@ def set_up_practice(page) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_coach_signs_up_sets_up_and_is_booked_from_the_home_page(
-    browser, asgi_live_server, size
+    new_context, open_email_link, screenshot, size
 ):
     width, height = SIZES[size]
     client_user = factories.ClientFactory(email="lena@example.com", name="Lena Brunner")
 
-    coach_context = browser.new_context(
-        base_url=asgi_live_server.url,
-        viewport={"width": width, "height": height},
-        timezone_id="Europe/Zurich",
+    coach_context = new_context(
+        viewport={"width": width, "height": height}, timezone_id="Europe/Zurich"
     )
-    coach_context.set_default_timeout(10_000)
-    try:
-        coach_page = coach_context.new_page()
-        # Before setting up, a new coach is not in the catalogue.
-        coach = sign_up_as_coach(coach_page)
-        assert coach.is_coach and coach.is_active
-        coach_page.get_by_role("link", name="Coaching", exact=True).click()
-        expect(coach_page.get_by_role("link", name="Mara Steiner")).to_have_count(0)
-        set_up_practice(coach_page)
-    finally:
-        coach_context.close()
+    coach_page = coach_context.new_page()
+    # Before setting up, a new coach is not in the catalogue.
+    coach = sign_up_as_coach(coach_page, open_email_link)
+    assert coach.is_coach and coach.is_active
+    coach_page.get_by_role("link", name="Coaching", exact=True).click()
+    expect(coach_page.get_by_role("link", name="Mara Steiner")).to_have_count(0)
+    set_up_practice(coach_page, screenshot)
     assert AvailabilityWindow.objects.filter(coach__user=coach).count() == 7
     offering = Offering.objects.get(coach=coach)
     assert offering.price_amount == 12000
 
-    client_context = browser.new_context(
-        base_url=asgi_live_server.url,
-        viewport={"width": width, "height": height},
-        timezone_id="Europe/Zurich",
+    client_context = new_context(
+        viewport={"width": width, "height": height}, timezone_id="Europe/Zurich"
     )
-    client_context.set_default_timeout(10_000)
-    try:
-        page = client_context.new_page()
-        page.goto("/")
-        page.get_by_role("link", name="Mara Steiner", exact=True).click()
-        expect(page.get_by_role("heading", name="Mara Steiner")).to_be_visible()
-        expect(page.get_by_text("I help new managers find their feet.")).to_be_visible()
-        expect(page.get_by_text("We plan your first three months.")).to_be_visible()
-        second_day = page.locator(".day-nav a").nth(1)
-        second_day.click()
-        expect(second_day).to_have_attribute("aria-current", "date")
-        slot = page.locator(".slot-list a.slot").first
-        start = slot.locator("time").get_attribute("datetime")
-        slot.click()
+    page = client_context.new_page()
+    page.goto("/")
+    page.get_by_role("link", name="Mara Steiner", exact=True).click()
+    expect(page.get_by_role("heading", name="Mara Steiner")).to_be_visible()
+    expect(page.get_by_text("I help new managers find their feet.")).to_be_visible()
+    expect(page.get_by_text("We plan your first three months.")).to_be_visible()
+    second_day = page.locator(".day-nav a").nth(1)
+    second_day.click()
+    expect(second_day).to_have_attribute("aria-current", "date")
+    slot = page.locator(".slot-list a.slot").first
+    start = slot.locator("time").get_attribute("datetime")
+    slot.click()
 
-        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-        page.get_by_label("Email address").fill(client_user.email)
-        page.get_by_label("Password").fill(factories.PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_text("Confirm to hold it and pay.")).to_be_visible()
-        with page.expect_navigation(url=re.compile(r"/bookings/[0-9a-f-]+/checkout/$")):
-            page.get_by_role("button", name="Book this time").click()
-        expect(
-            page.get_by_role("button", name=re.compile(r"^Pay CHF 120\.00"))
-        ).to_be_visible()
-    finally:
-        client_context.close()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.get_by_label("Email address").fill(client_user.email)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Confirm to hold it and pay.")).to_be_visible()
+    with page.expect_navigation(url=re.compile(r"/bookings/[0-9a-f-]+/checkout/$")):
+        page.get_by_role("button", name="Book this time").click()
+    expect(
+        page.get_by_role("button", name=re.compile(r"^Pay CHF 120\.00"))
+    ).to_be_visible()
 
     booking = Booking.objects.get(client=client_user)
     assert (booking.coach, booking.offering) == (coach, offering)
