@@ -143,3 +143,13 @@ def test_another_coachs_booking_cannot_be_cancelled(client, other_coach, booking
     assert client.post(url, {"reason": "x"}).status_code == 404
     booking.refresh_from_db()
     assert booking.status == "pending_payment"
+
+
+def test_the_coach_reaches_the_coach_worded_cancel_page_from_the_booking_page(
+    as_coach, booking
+):
+    detail = as_coach.get(reverse("bookings:detail", args=[booking.pk]))
+    coach_url = reverse("coach:booking_cancel", args=[booking.pk])
+    assert coach_url in detail.content.decode()
+    shared = as_coach.get(reverse("bookings:cancel", args=[booking.pk]))
+    assert shared.status_code == 302 and shared.url == coach_url
