@@ -153,3 +153,37 @@ def test_the_coach_reaches_the_coach_worded_cancel_page_from_the_booking_page(
     assert coach_url in detail.content.decode()
     shared = as_coach.get(reverse("bookings:cancel", args=[booking.pk]))
     assert shared.status_code == 302 and shared.url == coach_url
+
+
+def test_the_refund_policy_reads_the_bookings_window_not_the_coachs_current_one(
+    coach, booking, make_card
+):
+    pay(booking, make_card())
+    # Booked under a 24 h window; the coach later shrinks it to 2 h.
+    from bookings.services import coach_profile_update
+
+    profile = coach.coach_profile
+    coach_profile_update(
+        coach=coach,
+        actor=coach,
+        name=coach.name,
+        bio=profile.bio,
+        time_zone=profile.time_zone,
+        cancellation_window_hours=2,
+        buffer_minutes=0,
+        booking_horizon_days=90,
+        min_notice_hours=0,
+    )
+    twelve_hours_before = booking.starts_at - dt.timedelta(hours=12)
+    amount = payment_services.cancellation_refund_amount(
+        booking=booking, actor=booking.client, at=twelve_hours_before
+    )
+    assert amount == 0  # inside the booking's 24 h: no free cancellation
+    assert (
+        payment_services.cancellation_refund_amount(
+            booking=booking,
+            actor=booking.client,
+            at=booking.starts_at - dt.timedelta(hours=25),
+        )
+        == 10000
+    )
