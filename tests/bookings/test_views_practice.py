@@ -184,6 +184,8 @@ def test_new_coach_follows_the_checklist_until_listed(client, new_coach):
         "offering": False,
     }
     assert "Get started" in client.get(reverse("coach:bookings")).content.decode()
+    # Where sign-up lands them: the checklist is on the home page too.
+    assert client.get("/").context["setup_steps"] == page.context["steps"]
 
     response = client.post(reverse("coach:profile"), PROFILE)
     assert response.url == reverse("coach:setup")
@@ -200,6 +202,7 @@ def test_new_coach_follows_the_checklist_until_listed(client, new_coach):
     assert list(selectors.coach_list_public()) == [new_coach]
     assert client.get("/api/coaches/").json()["count"] == 1
     assert "Get started" not in client.get(reverse("coach:bookings")).content.decode()
+    assert "setup_steps" not in client.get("/").context
 
 
 def test_a_coach_without_a_bio_or_hours_is_not_listed(coach, offering):

@@ -43,6 +43,8 @@ def sign_up_as_coach(page, open_email_link) -> User:
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     open_email_link(page, emailed_link("mara@example.com"))
     page.get_by_role("button", name="Confirm and continue").click()
+    # Signed up and in: the checklist greets the new coach.
+    expect(page.get_by_role("heading", name="Get ready to be booked")).to_be_visible()
     return User.objects.get(email="mara@example.com")
 
 
