@@ -27,6 +27,16 @@ MAX_HORIZON_DAYS = 365
 MAX_NOTICE_HOURS = 14 * 24
 
 
+class RefundFeeRule(models.TextChoices):
+    """Who absorbs the platform fee when money goes back to the client."""
+
+    # The platform returns its fee in proportion to the refund (the default,
+    # and the behaviour before the rule existed).
+    PROPORTIONAL = "proportional", _("Platform returns its fee in proportion")
+    # The platform keeps its fee: the coach's share bears the whole refund.
+    PLATFORM_KEEPS = "platform_keeps", _("Platform keeps its fee")
+
+
 class CoachProfile(models.Model):
     """A coach's public page and the commercial terms of their sessions."""
 
@@ -79,6 +89,12 @@ class CoachProfile(models.Model):
         help_text=_(
             "Connected Stripe account; empty: the platform holds the coach's share."
         ),
+    )
+    refund_fee_rule = models.CharField(
+        max_length=20,
+        choices=RefundFeeRule.choices,
+        default=RefundFeeRule.PROPORTIONAL,
+        help_text=_("Who bears the platform fee on refunds and lost disputes."),
     )
 
     class Meta:
@@ -293,6 +309,13 @@ class Booking(models.Model):
     platform_fee_bps = models.PositiveIntegerField()
     coach_amount = models.PositiveBigIntegerField()
     cancellation_window_hours = models.PositiveIntegerField()
+    # Snapshot of the coach's rule at booking time (DESIGN.md "Terms are
+    # snapshots"): a later change of the rule applies to new bookings only.
+    refund_fee_rule = models.CharField(
+        max_length=20,
+        choices=RefundFeeRule.choices,
+        default=RefundFeeRule.PROPORTIONAL,
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -75,13 +75,36 @@ coach_patterns = (
         ),
         path("earnings/", payment_views.coach_earnings, name="earnings"),
         path("earnings.csv", payment_views.coach_earnings_csv, name="earnings_csv"),
+        path(
+            "statements/<int:year>/<int:month>/",
+            payment_views.coach_statement,
+            name="statement",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.csv",
+            payment_views.coach_statement_csv,
+            name="statement_csv",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.pdf",
+            payment_views.coach_statement_pdf,
+            name="statement_pdf",
+        ),
+        path(
+            "invoices/<str:number>.pdf",
+            payment_views.coach_invoice_pdf,
+            name="invoice_pdf",
+        ),
     ],
     "coach",
 )
 
 # Staff pages (namespace ``staff``), next to the Django admin they link into.
 staff_patterns = (
-    [path("dashboard/", payment_views.staff_dashboard, name="dashboard")],
+    [
+        path("dashboard/", payment_views.staff_dashboard, name="dashboard"),
+        path("payouts/", payment_views.staff_payouts, name="payouts"),
+    ],
     "staff",
 )
 

@@ -35,7 +35,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.money import MoneyError, format_money, parse_amount
-from payments.services._core import refund_reversals
+from payments.services.balances import refund_split
 from payments.services.events import webhook_event_replay
 from payments.services.refunds import payment_refundable_amount
 
@@ -194,6 +194,9 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [PaymentTransitionInline, RefundInline, LedgerEntryInline]
+    # Below the inlines: one timeline of every record of the payment
+    # (selectors.payment_timeline), in the order things happened.
+    change_form_template = "admin/payments/payment/change_form.html"
     actions = ["refund_in_full", "resync_from_stripe"]
     change_form_template = "admin/payments/payment/change_form.html"
 
@@ -483,6 +486,7 @@ class WebhookEventAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "last_error",
+        "last_traceback",
         "next_attempt_at",
         "locked_until",
         "livemode",
@@ -630,8 +634,9 @@ def ledger_sums(payment: Payment) -> dict[str, int]:
 
 def refund_effect(payment: Payment, amount: int, *, left: int) -> dict[str, str]:
     """The refund preview: the client's money back, and the coach's share and
-    platform fee after, with the same split the ledger will book."""
-    fee_back, _vat_back = refund_reversals(payment, amount, full=amount >= left)
+    platform fee after, with the same split the ledger will book
+    (``balances.refund_split``, under the booking's refund-fee rule)."""
+    fee_back = refund_split(payment=payment, amount=amount).platform_fee
     now = ledger_sums(payment)
     money = lambda minor: format_money(minor, payment.currency)  # noqa: E731
     return {

@@ -166,6 +166,7 @@ def booking_create(
                     platform_fee_bps=price.platform_fee_bps,
                     coach_amount=price.coach_amount,
                     cancellation_window_hours=profile.cancellation_window_hours,
+                    refund_fee_rule=profile.refund_fee_rule,
                 )
         except IntegrityError as exc:
             if _violated_constraint(exc) == NO_OVERLAP_CONSTRAINT:
@@ -412,6 +413,30 @@ def booking_complete(*, booking: Booking, actor: User | None, cause: str) -> Boo
     if locked.status == Status.CONFIRMED and locked.ends_at > timezone.now():
         raise SessionNotOver(_("The session has not ended yet."))
     return _transition(locked, Status.COMPLETED, actor=actor, cause=cause)
+
+
+def booking_complete_ended(*, now: dt.datetime | None = None) -> int:
+    """Complete every confirmed session that has ended; return how many moved.
+
+    Meant for the periodic job (payments' earnings mature from completion).
+    Each booking goes through ``booking_complete`` in its own transaction,
+    so the move is locked, recorded (cause ``session_ended``) and announced
+    like any other; a re-run or a concurrent run finds nothing left to move.
+    """
+    now = now or timezone.now()
+    ended = Booking.objects.filter(
+        status=Status.CONFIRMED, ends_at__lte=now
+    ).values_list("pk", flat=True)
+    moved = 0
+    for pk in ended:
+        try:
+            booking = booking_complete(
+                booking=Booking(pk=pk), actor=None, cause="session_ended"
+            )
+        except (InvalidTransition, SessionNotOver):
+            continue  # cancelled or refunded since the query
+        moved += booking.status == Status.COMPLETED
+    return moved
 
 
 def _is_party(user: User, booking: Booking) -> bool:

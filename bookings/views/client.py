@@ -293,11 +293,18 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     refund_amount = payment_services.cancellation_refund_amount(
         booking=booking, actor=request.user
     )
+    paid = payment_selectors.payment_for_receipt(booking_id=booking.pk)
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
         "refund_amount": refund_amount,
-        "paid": payment_selectors.payment_for_receipt(booking_id=booking.pk),
+        "paid": paid,
+        # Who gives back what (issue 15): the same split the ledger will book.
+        "refund_split": payment_services.refund_split(
+            payment=paid, amount=refund_amount
+        )
+        if paid and refund_amount
+        else None,
         "window_closes_at": booking.starts_at
         - dt.timedelta(hours=booking.cancellation_window_hours),
         "error": error,

@@ -21,8 +21,16 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import OPEN, REFUNDABLE, Notification, Payment, Refund
+from payments.models import (
+    OPEN,
+    REFUNDABLE,
+    Notification,
+    Payment,
+    Refund,
+    StaffAction,
+)
 from payments.money import format_money
+from payments.services.audit import is_staff_actor, staff_action_record
 from payments.services.notifications import notification_create
 from payments.services.refunds import (
     allowed_refund_details,
@@ -77,10 +85,12 @@ def booking_cancel_with_refund(
     but the client, the coach or an admin, and for bookings that cannot be
     cancelled.
     """
+    before = booking.status
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking = booking_services.booking_cancel(
             booking=booking, actor=actor, reason=message
         )
+        _record_staff_cancel(booking, actor=actor, before=before, note=note)
         _notify_if_coach(booking, actor)
         for payment in booking.payments.filter(status__in=OPEN):
             payment_cancel(payment=payment, actor=actor, cause="booking_cancelled")
@@ -89,6 +99,7 @@ def booking_cancel_with_refund(
     booking = booking_services.booking_cancel_paid(
         booking=booking, actor=actor, reason=message
     )
+    _record_staff_cancel(booking, actor=actor, before=before, note=note)
     _notify_if_coach(booking, actor)
     amount = cancellation_refund_amount(
         booking=booking, actor=actor, at=booking.cancelled_at
@@ -120,6 +131,19 @@ def _notify_if_coach(booking: Booking, actor) -> None:
             kind=Notification.Kind.BOOKING_CANCELLED,
             dedupe_key="cancelled_by_coach",
         )
+
+
+def _record_staff_cancel(booking: Booking, *, actor, before: str, note: str) -> None:
+    """A cancellation by staff, once the booking is cancelled, goes on record."""
+    if not is_staff_actor(actor):
+        return
+    staff_action_record(
+        actor=actor,
+        action=StaffAction.Action.CANCEL,
+        payment=booking.payments.live().order_by("-created_at").first(),
+        booking=booking,
+        details={"bookingStatusBefore": before, "note": note},
+    )
 
 
 def payment_refund_request(

@@ -60,6 +60,9 @@ PAGES = {
         "coach:bookings",
         "coach:earnings",
         "coach:earnings_csv",
+        "coach:statement",
+        "coach:statement_csv",
+        "coach:statement_pdf",
         "coach:offerings",
         "coach:offering_edit",
         "coach:profile",
@@ -74,6 +77,7 @@ PAGES = {
     "admin": {
         "home",
         "staff:dashboard",
+        "staff:payouts",
         "admin:index",
         "account:notifications",
         "accounts:account",
@@ -101,6 +105,10 @@ NOT_PAGES = {
     "account:notification_read": "POST: a button on a notification",
     "payments:status_fragment": "a fragment the booking pages poll",
     "healthz": "the health check, for load balancers",
+    "coach:invoice_pdf": (
+        "a download linked from a month's statement once the monthly job has "
+        "issued that month's invoice (the crawl's month has none yet)"
+    ),
 }
 
 # Parts of the site the crawl notes but does not walk through.

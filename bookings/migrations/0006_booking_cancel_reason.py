@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0004_coach_terms_exceptions_offering_description'),
+        ('bookings', '0005_coach_terms_exceptions_offering_description'),
     ]
 
     operations = [

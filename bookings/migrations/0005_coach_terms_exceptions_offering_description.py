@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0003_booking_transition'),
+        ('bookings', '0004_refund_fee_rule'),
     ]
 
     operations = [
