@@ -30,7 +30,9 @@ from coaching.throttling import page_throttle_wait
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
+from payments.models import REFUNDABLE
 from payments.money import exponent, format_money
+from payments.services.balances import refund_split
 from payments.views import payment_status_contexts
 
 COACH_UPCOMING_LIMIT = 100
@@ -143,19 +145,33 @@ def coach_booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
             return redirect(reverse("coach:bookings") + "?show=cancelled")
     elif request.method == "POST":
         status = 400
+    refund_amount = payment_services.cancellation_refund_amount(
+        booking=booking, actor=request.user
+    )
     context = {
         "booking": booking,
         "form": form,
         "error": error,
-        "refund_amount": payment_services.cancellation_refund_amount(
-            booking=booking, actor=request.user
-        ),
+        "refund_amount": refund_amount,
+        "coach_after": _coach_share_after(booking, refund_amount),
         "time_zone": booking.coach.coach_profile.time_zone,
     }
     response = render(request, "bookings/coach_cancel.html", context, status=status)
     if wait is not None:
         response["Retry-After"] = str(wait)
     return response
+
+
+def _coach_share_after(booking: Booking, refund_amount: int) -> int | None:
+    """What the coach receives for the session once ``refund_amount`` is
+    refunded, split as the ledger will book it (the booking's refund-fee
+    rule); None when nothing was charged."""
+    payment = booking.payments.filter(status__in=REFUNDABLE).first()
+    if payment is None:
+        return None
+    now = payment_selectors.coach_share_for_bookings(booking_ids=[booking.pk])
+    split = refund_split(payment=payment, amount=refund_amount)
+    return now.get(booking.pk, 0) - split.coach
 
 
 def _coach_cancelled_message(booking: Booking, refund) -> str:

@@ -68,6 +68,7 @@ def test_coach_cancel_says_the_client_is_refunded_in_full_before_confirming(
     page = as_coach.get(url).content.decode()
     assert "is refunded in full: CHF 100.00 goes back to their card." in page
     assert "Cancel and refund in full" in page
+    assert "You then receive CHF 0.00 for this session." in page
     assert Booking.objects.get(pk=booking.pk).status == "confirmed"
 
     # No reason: refused, nothing happens.
@@ -187,3 +188,14 @@ def test_the_refund_policy_reads_the_bookings_window_not_the_coachs_current_one(
         )
         == 10000
     )
+
+
+def test_coach_cancel_page_shows_the_share_under_the_bookings_refund_fee_rule(
+    as_coach, booking, make_card
+):
+    pay(booking, make_card())
+    Booking.objects.filter(pk=booking.pk).update(refund_fee_rule="platform_keeps")
+    page = as_coach.get(reverse("coach:booking_cancel", args=[booking.pk]))
+    # The platform keeps its CHF 15.00 fee: the coach's share bears the refund.
+    assert page.context["coach_after"] == -1500
+    assert "You then receive CHF -15.00 for this session." in page.content.decode()
