@@ -48,6 +48,20 @@ urlpatterns = [
 coach_patterns = (
     [
         path("bookings/", views.coach_bookings, name="bookings"),
+        path(
+            "bookings/<uuid:booking_id>/cancel/",
+            views.coach_booking_cancel,
+            name="booking_cancel",
+        ),
+        path("setup/", views.coach_setup, name="setup"),
+        path("profile/", views.coach_profile, name="profile"),
+        path("hours/", views.coach_hours, name="hours"),
+        path("hours/dates/", views.coach_exception_add, name="exception_add"),
+        path(
+            "hours/dates/<int:exception_id>/delete/",
+            views.coach_exception_delete,
+            name="exception_delete",
+        ),
         path("offerings/", views.coach_offerings, name="offerings"),
         path(
             "offerings/<uuid:offering_id>/edit/",
