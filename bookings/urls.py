@@ -2,7 +2,7 @@
 to it after login.
 
 ``booking_patterns`` (the public coach pages and booking a time) and
-``coach_patterns`` (the coach's bookings and offerings) are lists, not
+``coach_patterns`` (the coach's setup, profile, hours and offerings) are lists, not
 includes: ``coaching.urls`` mounts them in the ``bookings`` and ``coach``
 namespaces together with the payments app's pages of the same namespaces
 (``bookings:checkout``, ``coach:earnings``…), because bookings never imports
@@ -23,9 +23,18 @@ urlpatterns = [
 ]
 
 
-# The coach's pages (namespace ``coach``, mounted under /coach/).
+# The coach's pages (namespace ``coach``, mounted under /coach/); their
+# bookings, earnings and statements are the payments app's (payments.urls).
 coach_patterns = [
-    path("bookings/", views.coach_bookings, name="bookings"),
+    path("setup/", views.coach_setup, name="setup"),
+    path("profile/", views.coach_profile, name="profile"),
+    path("hours/", views.coach_hours, name="hours"),
+    path("hours/dates/", views.coach_exception_add, name="exception_add"),
+    path(
+        "hours/dates/<int:exception_id>/delete/",
+        views.coach_exception_delete,
+        name="exception_delete",
+    ),
     path("offerings/", views.coach_offerings, name="offerings"),
     path(
         "offerings/<uuid:offering_id>/edit/",

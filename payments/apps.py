@@ -9,10 +9,8 @@ class PaymentsConfig(AppConfig):
         # Bookings must not import payments: it announces ended holds through
         # a hook, and this one settles their money (cancels the open intent).
         from bookings import services as booking_services
-        from bookings.views import _status as booking_status
         from payments import gateway, realtime, stripe_calls, tasks
         from payments.services import notifications
-        from payments.views.status import payment_status_contexts
 
         booking_services.on_hold_ended(tasks.enqueue_cancel_ended_hold_payments)
         # The services cannot import the tasks (the tasks import them): each
@@ -21,8 +19,6 @@ class PaymentsConfig(AppConfig):
         # A booking's live message carries its payment's status too: payments
         # composes and pushes it whenever bookings announces a change.
         booking_services.on_booking_changed(realtime.broadcast_booking)
-        # The coach's list of bookings shows each one's payment status.
-        booking_status.on_status_rows(payment_status_contexts)
         # The gateway may not use the ORM: it reports each request to Stripe,
         # and this recorder keeps the row (STYLE.md: every call leaves one).
         gateway.register_call_recorder(stripe_calls.record_stripe_call)

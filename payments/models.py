@@ -574,6 +574,7 @@ class Notification(models.Model):
         REFUNDED = "refunded", _("Refund issued")
         HOLD_EXPIRED = "hold_expired", _("Booking hold expired")
         DISPUTE_OPENED = "dispute_opened", _("Payment disputed")
+        BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from accounts.models import User
 from bookings.models import Booking, CoachProfile
@@ -338,13 +339,22 @@ def payment_totals_by_status(*, since: datetime) -> list[dict]:
     )
 
 
-def payment_list_stuck(*, older_than: datetime) -> QuerySet[Payment]:
-    """Payments still open (not charged, not ended) and untouched since ``older_than``.
+def payment_list_stuck(
+    *, older_than: datetime, now: datetime | None = None
+) -> QuerySet[Payment]:
+    """Payments still open (not charged, not ended) and untouched since
+    ``older_than``, and any payment still in ``requires_action`` after its
+    booking's hold ended (the client never finished 3-D Secure, and the hold
+    is gone, however recently reconciliation touched the row).
 
     Oldest first, with their booking and payer joined.
     """
+    now = now or timezone.now()
+    past_hold = Q(status=Payment.Status.REQUIRES_ACTION, booking__expires_at__lte=now)
     return (
-        payments_stuck(older_than=older_than)
+        Payment.objects.filter(
+            Q(pk__in=payments_stuck(older_than=older_than).values("pk")) | past_hold
+        )
         .select_related("booking", "payer")
         .order_by("updated_at")
     )
@@ -369,6 +379,20 @@ def refund_list_pending() -> QuerySet[Refund]:
         .select_related("payment", "payment__payer", "requested_by")
         .order_by("created_at")
     )
+
+
+def coach_share_for_bookings(*, booking_ids) -> dict:
+    """What the coach receives now for each booking, from the ledger: their
+    earning less the reversals of refunds (booking id -> minor units).
+    Bookings without ledger entries (never charged) are left out."""
+    rows = (
+        LedgerEntry.objects.filter(
+            payment__booking_id__in=list(booking_ids), kind__in=LedgerEntry.COACH
+        )
+        .values("payment__booking_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["payment__booking_id"]: row["total"] for row in rows}
 
 
 # --- Audit timeline --------------------------------------------------------------------

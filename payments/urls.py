@@ -5,8 +5,9 @@ at the site root: ``account_patterns`` (the client's cards and notifications,
 namespace ``account``), ``staff_patterns`` (namespace ``staff``, under
 /staff/), and two lists that share a namespace with the bookings app's pages:
 ``booking_patterns`` (a booking, checkout, the client's bookings, receipt,
-cancel, calendar: namespace ``bookings``) and ``coach_patterns`` (earnings,
-statements, invoices: namespace ``coach``, under /coach/).
+cancel, calendar: namespace ``bookings``) and ``coach_patterns`` (the coach's
+bookings and cancelling one, earnings, statements, invoices: namespace
+``coach``, under /coach/).
 """
 
 from django.urls import path
@@ -80,6 +81,12 @@ booking_patterns = [
 
 # The coach's money pages (namespace ``coach``, under /coach/).
 coach_patterns = [
+    path("bookings/", views.coach_bookings, name="bookings"),
+    path(
+        "bookings/<uuid:booking_id>/cancel/",
+        views.coach_booking_cancel,
+        name="booking_cancel",
+    ),
     path("earnings/", views.coach_earnings, name="earnings"),
     path("earnings.csv", views.coach_earnings_csv, name="earnings_csv"),
     path(

@@ -1,17 +1,16 @@
-"""The coach's pages: their bookings and their offerings (earnings are the
-payments app's)."""
+"""The coach's offerings. Their bookings (with payment status and cancelling),
+earnings and statements are the payments app's pages; profile and hours are
+``practice``."""
 
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import (
-    require_GET,
     require_http_methods,
     require_POST,
 )
@@ -19,44 +18,12 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.decorators import coach_required
-from accounts.zones import user_zone_name
 from bookings import selectors
 from bookings import services as booking_services
 from bookings.exceptions import BookingError, InvalidPrice
 from bookings.forms import OfferingForm
 from bookings.models import Offering
-from bookings.views._status import status_rows
 from money.amounts import exponent
-
-COACH_UPCOMING_LIMIT = 100
-COACH_PAST_PER_PAGE = 20
-
-
-@require_GET
-@coach_required
-def coach_bookings(request: HttpRequest) -> HttpResponse:
-    """The coach's sessions, upcoming and past, each with its live payment status.
-
-    Every status is the fragment of ``payments.views`` (through
-    ``bookings.views._status``); one socket on the page follows all of them (``static/js/payment-status.js``).
-    """
-    coach = request.user
-    upcoming = selectors.booking_list_for_coach(coach=coach, upcoming=True)
-    past = Paginator(
-        selectors.booking_list_for_coach(coach=coach, upcoming=False),
-        COACH_PAST_PER_PAGE,
-    ).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "bookings/coach_bookings.html",
-        {
-            "upcoming": status_rows(upcoming[:COACH_UPCOMING_LIMIT]),
-            "upcoming_limited": upcoming.count() > COACH_UPCOMING_LIMIT,
-            "past": status_rows(past),
-            "past_page": past,
-            "time_zone": user_zone_name(coach),
-        },
-    )
 
 
 def _offering_form(coach, data=None, **kwargs) -> OfferingForm:
@@ -77,6 +44,7 @@ def _offering_save(form: OfferingForm, service, **kwargs) -> Offering | None:
     try:
         return service(
             title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
             duration_minutes=form.cleaned_data["duration_minutes"],
             price=form.cleaned_data["price"],
             **kwargs,
@@ -147,6 +115,7 @@ def coach_offering_edit(request: HttpRequest, offering_id) -> HttpResponse:
         raise Http404
     initial = {
         "title": offering.title,
+        "description": offering.description,
         "duration_minutes": offering.duration_minutes,
         "price": Decimal(offering.price_amount).scaleb(-exponent(offering.currency)),
     }

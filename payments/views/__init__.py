@@ -23,6 +23,7 @@ from payments.views.bookings import (
     booking_list,
     booking_receipt,
 )
+from payments.views.coach_bookings import coach_booking_cancel, coach_bookings
 from payments.views.earnings import coach_earnings, coach_earnings_csv
 from payments.views.payouts import staff_payouts
 from payments.views.staff import staff_dashboard
@@ -45,6 +46,8 @@ __all__ = [
     "booking_detail",
     "booking_list",
     "booking_receipt",
+    "coach_booking_cancel",
+    "coach_bookings",
     "coach_earnings",
     "coach_earnings_csv",
     "coach_invoice_pdf",

@@ -249,6 +249,9 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     session starts, can be cancelled here.
     """
     booking = _visible_booking(request, booking_id)
+    if request.method == "GET" and request.user.pk == booking.coach_id:
+        # The coach's page says it in the coach's words and asks for a reason.
+        return redirect("coach:booking_cancel", booking_id=booking.pk)
     cancellable = (
         booking.status in (Booking.Status.PENDING_PAYMENT, Booking.Status.CONFIRMED)
         and booking.starts_at > timezone.now()

@@ -65,6 +65,9 @@ PAGES = {
         "coach:statement_pdf",
         "coach:offerings",
         "coach:offering_edit",
+        "coach:profile",
+        "coach:hours",
+        "coach:booking_cancel",
         "bookings:detail",
         "bookings:calendar",
         "account:notifications",
@@ -92,12 +95,18 @@ NOT_PAGES = {
     "favicon": "browsers ask for /favicon.ico by themselves",
     "bookings:coach_book": "POST: the coach page's Book this time",
     "coach:offering_deactivate": "POST: a button on the offerings page",
+    "coach:exception_add": "POST: the hours page's Add date",
+    "coach:exception_delete": "POST: a Remove button on the hours page",
+    "coach:setup": "the new coach's checklist, linked until they are bookable "
+    "(test_coach_onboarding.py clicks through it)",
     "account:payment_method_default": "POST: a button on the cards page",
     "account:payment_method_delete": "POST: a button on the cards page",
     "account:notifications_read_all": "POST: a button on the notifications page",
     "account:notification_read": "POST: a button on a notification",
     "payments:status_fragment": "a fragment the booking pages poll",
     "healthz": "the health check, for load balancers",
+    "readyz": "the readiness check, for load balancers and operators",
+    "metrics": "Prometheus scrapes it (README, Operations)",
     "coach:invoice_pdf": (
         "a download linked from a month's statement once the monthly job has "
         "issued that month's invoice (the crawl's month has none yet)"
