@@ -46,6 +46,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from bookings import services as booking_services
+from bookings.models import AvailabilityException
 from coaching.routing import websocket_application, websocket_urlpatterns
 from payments import services as payment_services
 from payments.models import Notification, PlatformFeeInvoice
@@ -85,7 +86,8 @@ TABLE: dict[tuple[str, str], str] = {
     ("bookings:checkout", "GET"): "302 302 | 302 404 | 302 404 | 404 404 | 404 404 | 404 404",
     ("bookings:checkout", "POST"): "302 302 | 302 404 | 302 404 | 404 404 | 404 404 | 404 404",
     ("bookings:receipt", "GET"): "302 302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
-    ("bookings:cancel", "GET"): "302 302 | 200 404 | 200 404 | 200 404 | 200 404 | 200 200",
+    # A coach opening the client's cancel page is sent to their own (302).
+    ("bookings:cancel", "GET"): "302 302 | 200 404 | 200 404 | 302 404 | 302 404 | 200 200",
     ("bookings:cancel", "POST"): "302 302 | 302 404 | 302 404 | 302 404 | 302 404 | 302 302",
     # Cards and notifications: the user's own only (404 for anyone else's).
     ("account:payment_methods", "GET"): "302 302 | 200 200 | 200 200 | 200 200 | 200 200 | 200 200",
@@ -166,6 +168,17 @@ TABLE: dict[tuple[str, str], str] = {
     ("favicon", "GET"): "301 301 | 301 301 | 301 301 | 301 301 | 301 301 | 301 301",
     ("readyz", "GET"): "200 200 | 200 200 | 200 200 | 200 200 | 200 200 | 200 200",
     ("metrics", "GET"): "401 401 | 401 401 | 401 401 | 401 401 | 401 401 | 200 200",
+    # The coach's practice: own profile, hours and dated exceptions (404 for another
+    # coach's exception); a coach cancels their own bookings (a reason is required).
+    ("coach:profile", "GET"): "302 302 | 403 403 | 403 403 | 200 200 | 200 200 | 403 403",
+    ("coach:profile", "POST"): "302 302 | 403 403 | 403 403 | 200 200 | 200 200 | 403 403",
+    ("coach:hours", "GET"): "302 302 | 403 403 | 403 403 | 200 200 | 200 200 | 403 403",
+    ("coach:hours", "POST"): "302 302 | 403 403 | 403 403 | 302 302 | 302 302 | 403 403",
+    ("coach:exception_add", "POST"): "302 302 | 403 403 | 403 403 | 400 400 | 400 400 | 403 403",
+    ("coach:exception_delete", "POST"): "302 302 | 403 403 | 403 403 | 302 404 | 302 404 | 403 403",
+    ("coach:setup", "GET"): "302 302 | 403 403 | 403 403 | 200 200 | 200 200 | 403 403",
+    ("coach:booking_cancel", "GET"): "302 302 | 403 403 | 403 403 | 200 404 | 200 404 | 403 403",
+    ("coach:booking_cancel", "POST"): "302 302 | 403 403 | 403 403 | 400 404 | 400 404 | 403 403",
 }
 # fmt: on
 
@@ -271,6 +284,7 @@ class Side:
     payer_notification: object
     coach_notification: object
     invoice: object
+    day_off: object
 
 
 class World:
@@ -355,6 +369,11 @@ class World:
             card,
             *notifications,
             self.invoice(coach),
+            AvailabilityException.objects.get_or_create(
+                coach=coach.coach_profile,
+                date=day + dt.timedelta(days=30),
+                kind=AvailabilityException.Kind.DAY_OFF,
+            )[0],
         )
 
     def invoice(self, coach) -> PlatformFeeInvoice:
@@ -416,6 +435,7 @@ def _request(world: World, name: str, method: str, role: str, side: Side, user):
         "year": side.invoice.month.year,
         "month": side.invoice.month.month,
         "number": side.invoice.number,
+        "exception_id": side.day_off.pk,
         # A sign-up or reset link that is not valid: the page says so.
         "uidb64": "MQ",
         "token": "not-a-token",
