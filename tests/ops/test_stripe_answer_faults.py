@@ -12,9 +12,11 @@ reconciliation learns its outcome. Every test ends with the money invariants
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from payments import services
 from payments.models import Payment
 from payments.services import maintenance
 from tests import faultproxy
@@ -114,4 +116,34 @@ def test_refund_answer_lost_stays_reserved_until_reconciled_then_agrees(
     payment.refresh_from_db()
     assert payment.amount_refunded == 6000
     assert payment.status == Payment.Status.PARTIALLY_REFUNDED
+    assert_money_invariants(stripe_client, [booking])
+
+
+@pytest.mark.parametrize("mode", LOST)
+def test_checkout_page_answer_lost_after_charge_shows_paid(
+    mode, fault_proxy, client, client_user, booking, make_card, stripe_client, settings
+):
+    """The page (a saved card, without JavaScript): before the fix it showed
+    the provider error for a charged card; now it shows the booking paid."""
+    services.payment_method_attach(
+        user=client_user,
+        payment_method_id=make_card(VISA),
+        make_default=True,
+        actor=client_user,
+    )
+    card = client_user.payment_methods.get()
+    settings.STRIPE_MAX_RETRIES = 0
+    fault_proxy.fail(mode, times=1, path="/confirm", method="POST")
+    client.force_login(client_user)
+
+    response = client.post(
+        reverse("bookings:checkout", args=[booking.pk]),
+        {"payment_method": card.stripe_payment_method_id},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Paid — " in page, page
+    assert "not reachable" not in page
     assert_money_invariants(stripe_client, [booking])
