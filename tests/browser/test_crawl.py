@@ -98,6 +98,8 @@ NOT_PAGES = {
     "account:notification_read": "POST: a button on a notification",
     "payments:status_fragment": "a fragment the booking pages poll",
     "healthz": "the health check, for load balancers",
+    "readyz": "the readiness check, for load balancers and operators",
+    "metrics": "Prometheus scrapes it (README, Operations)",
     "coach:invoice_pdf": (
         "a download linked from a month's statement once the monthly job has "
         "issued that month's invoice (the crawl's month has none yet)"

@@ -63,7 +63,7 @@ def cache_errors() -> float:
 
 
 def _journey(client_user, booking, make_card, capture):
-    """Log in (wrong, then right password), pay and refund: the throttled and
+    """Log in (wrong, then right password), pay, and the coach refunds: the throttled and
     broadcasting endpoints. Returns the status codes seen."""
     anonymous = APIClient()
     wrong = anonymous.post(
@@ -93,8 +93,10 @@ def _journey(client_user, booking, make_card, capture):
             },
             format="json",
         )
+    # A partial refund is the coach's goodwill (the payer's only refund is
+    # cancelling).
     with capture(execute=True):
-        refund = api.post(
+        refund = as_user(booking.coach).post(
             "/api/payments/refund",
             {
                 "paymentIntentId": intent.json()["paymentIntent"]["id"],
