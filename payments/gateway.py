@@ -122,6 +122,14 @@ def _is_transient(exc: stripe.StripeError) -> bool:
     return (exc.http_status or 0) >= 500 or (exc.http_status == 429)
 
 
+def backoff_bound(attempts: int) -> float:
+    """The longest total backoff between ``attempts`` attempts of one call."""
+    return sum(
+        min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt)
+        for attempt in range(attempts - 1)
+    )
+
+
 def _backoff(attempt: int) -> float:
     """Full jitter: a random wait up to base * 2**attempt, capped."""
     cap = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt)
@@ -152,12 +160,15 @@ def _call(
     id_from_caller: bool = False,
     idempotency_key: str = "",
     object_id: str = "",
+    attempts: int | None = None,
 ) -> T:
     """Run one Stripe call under our retry policy, error mapping and metrics.
 
     ``id_from_caller``: the call's object id came from outside (a card id from
     Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
     ``idempotency_key`` and ``object_id`` only label the call's records.
+    ``attempts`` overrides ``STRIPE_MAX_RETRIES + 1`` (a last look that must
+    not take long).
     Raises RuntimeError inside a transaction our code opened (see
     ``_refuse_inside_transaction``).
     """
@@ -171,6 +182,7 @@ def _call(
             id_from_caller=id_from_caller,
             idempotency_key=idempotency_key,
             object_id=object_id,
+            attempts=attempts,
         )
         outcome = "ok"
         return result
@@ -196,8 +208,9 @@ def _call_with_retries(
     id_from_caller: bool,
     idempotency_key: str,
     object_id: str,
+    attempts: int | None,
 ) -> T:
-    attempts = settings.STRIPE_MAX_RETRIES + 1
+    attempts = attempts or settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
             return _attempt(
@@ -587,12 +600,13 @@ def payment_intent_create(
     return _intent(pi.to_dict())
 
 
-def payment_intent_retrieve(intent_id: str) -> IntentResult:
-    """Read the current state of a PaymentIntent."""
+def payment_intent_retrieve(intent_id: str, *, once: bool = False) -> IntentResult:
+    """Read the current state of a PaymentIntent; ``once``: a single attempt."""
     pi = _call(
         "payment_intent.retrieve",
         lambda: _client().v1.payment_intents.retrieve(intent_id),
         object_id=intent_id,
+        attempts=1 if once else None,
     )
     return _intent(pi.to_dict())
 

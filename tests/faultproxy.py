@@ -10,6 +10,8 @@ by the rule that matches it, either forwards it or fails it:
   Stripe never sees the request;
 - ``hang_after``: forward the request (Stripe acts on it), then never answer:
   the "timeout, but did it go through?" case;
+- ``drop_after``: forward the request (Stripe acts on it), then close the
+  connection without an answer: a dropped answer to a request that was done;
 - ``http500`` / ``http429``: answer with that status and a Stripe-like JSON
   error body; Stripe never sees the request.
 
@@ -41,7 +43,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-MODES = frozenset({"pass", "drop", "hang", "hang_after", "http500", "http429"})
+MODES = frozenset(
+    {"pass", "drop", "hang", "hang_after", "drop_after", "http500", "http429"}
+)
 
 # Small, so that faults cost a test about a second, not a minute.
 TIMEOUT_SECONDS = 0.5
@@ -219,6 +223,8 @@ class FaultProxy:
                 answer = self._forward(head, body)
                 if action == "hang_after":
                     self._hold(client)
+                    return
+                if action == "drop_after":
                     return
                 client.sendall(answer)
                 return  # the answer says "Connection: close"

@@ -39,6 +39,8 @@ _NOTIFY = {
 _ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
 
 _WAIT_POLL_SECONDS = 0.1
+# Covers the database writes a lease holder makes between its Stripe calls.
+_LEASE_MARGIN_SECONDS = 5
 
 
 def lock_booking_and_payment(payment_id) -> tuple[Booking, Payment]:
@@ -157,14 +159,32 @@ def _touch_booking(payment: Payment) -> None:
 
 
 def lease_seconds() -> float:
-    """Longer than the gateway calls one lease covers, with all their retries.
+    """How long a lease lasts: what two gateway calls may take, with a margin.
 
-    A create or confirm makes at most five calls, each up to
-    ``STRIPE_MAX_RETRIES + 1`` attempts of ``STRIPE_TIMEOUT_SECONDS`` plus
-    backoff, so the lease only lapses when its holder died.
+    One call is at most ``STRIPE_MAX_RETRIES + 1`` attempts of
+    ``STRIPE_TIMEOUT_SECONDS`` plus the backoff between them. The holder
+    renews its lease before each step that talks to Stripe (``renew_lease``),
+    and no step makes more than two calls, so a live holder never loses it;
+    a dead holder's lease (its process was killed) blocks the payer only for
+    about two calls' worth of time, after which a waiter finishes the job.
     """
     attempts = settings.STRIPE_MAX_RETRIES + 1
-    return 5 * attempts * (settings.STRIPE_TIMEOUT_SECONDS + 4) + 10
+    call = attempts * settings.STRIPE_TIMEOUT_SECONDS + gateway.backoff_bound(attempts)
+    return 2 * call + _LEASE_MARGIN_SECONDS
+
+
+def renew_lease(payment: Payment, field: str) -> None:
+    """Push the held ``field`` lease one ``lease_seconds()`` from now: the
+    holder calls it before each step that talks to Stripe."""
+    until = timezone.now() + timedelta(seconds=lease_seconds())
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(**{field: until})
+
+
+def lease_lapsed(payment: Payment, field: str) -> bool:
+    """Whether nobody holds ``field`` (as of the payment's last read)."""
+    lease = getattr(payment, field)
+    return lease is None or lease < timezone.now()
 
 
 def claim_lease(payment: Payment, field: str, **still) -> bool:
@@ -197,8 +217,7 @@ def wait_for(payment: Payment, done, *, field: str) -> Payment:
         payment.refresh_from_db()
         if done(payment):
             return payment
-        lease = getattr(payment, field)
-        if lease is None or lease < timezone.now():
+        if lease_lapsed(payment, field):
             return payment
         time.sleep(_WAIT_POLL_SECONDS)
     return payment

@@ -245,6 +245,8 @@ def webhook_events_due(*, now: datetime | None = None) -> list[int]:
             Q(status=_E.FAILED, next_attempt_at__lte=now)
             # A pending event whose processing never started (a lost task).
             | Q(status=_E.PENDING, received_at__lt=now - timedelta(minutes=1))
+            # One whose worker died mid-event: due as soon as its lease ran out.
+            | Q(status=_E.PENDING, locked_until__lt=now)
         )
         .exclude(locked_until__gt=now)
         .order_by("received_at")

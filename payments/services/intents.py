@@ -15,10 +15,12 @@ from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
+    GatewayError,
     PaymentError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
+    StripeObjectMissing,
 )
 from payments.gateway import IntentResult
 from payments.models import (
@@ -38,6 +40,7 @@ from payments.services.methods import (
 )
 from payments.services.stripe_state import (
     FROM_STRIPE,
+    intent_as_recorded,
     payment_apply_intent_state,
     payment_cancel,
 )
@@ -173,6 +176,7 @@ def payment_settle_abandoned_challenge(*, payment: Payment, actor) -> Payment:
             return payment_apply_intent_state(
                 payment=payment, intent=intent, cause="challenge_answered", actor=actor
             )
+        _core.renew_lease(payment, "confirm_lease_until")
         payment = payment_cancel(
             payment=payment, actor=actor, cause="challenge_abandoned"
         )
@@ -321,25 +325,26 @@ def _confirm(
             paymentStatus=payment.status,
         )
     if payment.status not in PRE_CHARGE:
-        return payment, gateway.payment_intent_retrieve(
-            payment.stripe_payment_intent_id
-        )
+        return payment, _intent_for_answer(payment)
     if not payment.stripe_payment_intent_id:
         raise PaymentInProgress(
             _("This payment is being set up. Try again in a moment.")
         )
     _ensure_payable(Booking.objects.get(pk=payment.booking_id))
 
-    if not _core.claim_lease(payment, "confirm_lease_until", status__in=PRE_CHARGE):
+    for _round in range(_TAKEOVER_ROUNDS):
+        if _core.claim_lease(payment, "confirm_lease_until", status__in=PRE_CHARGE):
+            return _confirm_holding_lease(
+                payment=payment,
+                payment_method_id=payment_method_id,
+                actor=actor,
+                save_card=save_card,
+            )
         payment = _core.wait_for(
             payment,
             lambda p: p.status not in PRE_CHARGE,
             field="confirm_lease_until",
         )
-        if payment.status in PRE_CHARGE:
-            raise PaymentInProgress(
-                _("This payment is being confirmed. Try again in a moment.")
-            )
         if payment.status in FINAL:
             # The other caller's card was declined: answer as a confirm sent
             # after it would be answered, never with a success.
@@ -347,34 +352,64 @@ def _confirm(
                 _("This payment has ended. Start a new payment for the booking."),
                 paymentStatus=payment.status,
             )
-        return payment, gateway.payment_intent_retrieve(
-            payment.stripe_payment_intent_id
-        )
+        if payment.status not in PRE_CHARGE:
+            return payment, _intent_for_answer(payment)
+        if not _core.lease_lapsed(payment, "confirm_lease_until"):
+            break
+        # The holder's lease ran out (its process died) or it let go without
+        # an outcome (Stripe failed it): this caller takes the job over. The
+        # holder's first step re-reads the intent at Stripe, so a charge the
+        # dead holder made is found, never made again.
+    raise PaymentInProgress(
+        _("This payment is being confirmed. Try again in a moment.")
+    )
 
+
+# Claim-or-wait rounds of one confirm: a lease can lapse (or be let go) and be
+# taken by someone else between a wait and the claim.
+_TAKEOVER_ROUNDS = 3
+
+
+def _confirm_holding_lease(
+    *, payment: Payment, payment_method_id: str, actor, save_card: bool
+) -> tuple[Payment, IntentResult]:
+    """The confirm proper, by the holder of the payment's confirm lease.
+
+    Renews the lease before each step that talks to Stripe, so the lease can
+    be short (``_core.lease_seconds``). When Stripe fails or refuses the
+    confirm, the payment may still have been charged (the answer was lost or
+    came too late, or a retry met an intent already paid): the outcome is
+    looked up before an error is answered (``_outcome_after_error``).
+    """
+    field = "confirm_lease_until"
     try:
         # Read what a previous lease holder left (its card, its outcome).
         payment.refresh_from_db()
         # A retry after a timeout must not charge twice: if an earlier attempt
         # got through, Stripe's intent already says so.
         if payment.stripe_payment_method_id:
+            _core.renew_lease(payment, field)
             intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
             if FROM_STRIPE.get(intent.status) not in PRE_CHARGE:
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent
             if intent.status == "requires_action":
+                _core.renew_lease(payment, field)
                 return _confirm_during_challenge(
                     payment=payment,
                     intent=intent,
                     payment_method_id=payment_method_id,
                     actor=actor,
                 )
+        _core.renew_lease(payment, field)
         card = payment_method_for_payer(
             user=actor,
             payment_method_id=payment_method_id,
             customer_id=payment.stripe_customer_id,
         )
         _remember_card(payment, card)
+        _core.renew_lease(payment, field)
         intent = gateway.payment_intent_confirm(
             intent_id=payment.stripe_payment_intent_id,
             payment_method_id=card.payment_method_id,
@@ -387,10 +422,71 @@ def _confirm(
     except CardDeclined as exc:
         payment_record_decline(payment=payment, error=exc, actor=actor)
         raise
+    except StripeObjectMissing:
+        raise  # the caller's card id: nothing was confirmed
+    except GatewayError:
+        # ProviderUnavailable (timeout, dropped answer) or a refusal (a retry
+        # of a confirm Stripe already carried out): was the card charged?
+        outcome = _outcome_after_error(payment=payment, actor=actor)
+        if outcome is None:
+            raise
+        return outcome
     finally:
         # Released only once the outcome is stored, so waiting callers see it.
-        _core.release_lease(payment, "confirm_lease_until")
+        _core.release_lease(payment, field)
     return payment, intent
+
+
+def _outcome_after_error(
+    *, payment: Payment, actor
+) -> tuple[Payment, IntentResult] | None:
+    """The payment's outcome if its card was charged after all, else None.
+
+    First our database (the webhook may have recorded the success while the
+    confirm's answer was late), then, if that knows nothing yet, one attempt
+    to read the intent at Stripe (bounded: the payer has waited enough).
+    Only a charge (or a charge in progress) is an outcome: anything else
+    leaves the original error to be answered, and the payer retries.
+    """
+    payment.refresh_from_db()
+    if payment.status in SAVE_AFTER:
+        return payment, intent_as_recorded(payment)
+    if payment.status not in PRE_CHARGE:
+        return None
+    try:
+        _core.renew_lease(payment, "confirm_lease_until")
+        intent = gateway.payment_intent_retrieve(
+            payment.stripe_payment_intent_id, once=True
+        )
+    except PaymentError as exc:
+        logger.warning(
+            "payment.confirm_outcome_unknown payment=%s error=%s", payment.pk, exc
+        )
+        return None
+    if intent.status not in ("succeeded", "processing"):
+        return None
+    payment = payment_apply_intent_state(
+        payment=payment, intent=intent, cause="confirm_recovered", actor=actor
+    )
+    logger.info(
+        "payment.confirm_recovered payment=%s intent=%s status=%s",
+        payment.pk,
+        intent.id,
+        payment.status,
+    )
+    return payment, intent
+
+
+def _intent_for_answer(payment: Payment) -> IntentResult:
+    """The intent of a payment past confirmation, for the confirm's answer:
+    read at Stripe once, or as we recorded it when Stripe does not answer
+    (a charged card is never answered with an error)."""
+    try:
+        return gateway.payment_intent_retrieve(
+            payment.stripe_payment_intent_id, once=True
+        )
+    except PaymentError:
+        return intent_as_recorded(payment)
 
 
 def _confirm_during_challenge(

@@ -117,6 +117,23 @@ def payment_apply_intent_state(
     return payment
 
 
+def intent_as_recorded(payment: Payment) -> IntentResult:
+    """A charged payment's intent as our database recorded it (from the
+    webhook or an earlier read), for an answer when Stripe cannot be asked."""
+    return IntentResult(
+        id=payment.stripe_payment_intent_id,
+        status="processing" if payment.status == _S.PROCESSING else "succeeded",
+        amount=payment.amount,
+        amount_received=payment.amount_received,
+        currency=payment.currency.lower(),
+        client_secret="",
+        customer_id=payment.stripe_customer_id or None,
+        payment_method_id=payment.stripe_payment_method_id or None,
+        card_brand=payment.card_brand,
+        card_last4=payment.card_last4,
+    )
+
+
 def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) -> None:
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking_services.booking_confirm(
