@@ -184,21 +184,28 @@ def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
     return payment
 
 
-def payment_sync_for_payer(*, booking: Booking, actor) -> None:
+def payment_sync_for_payer(*, payment: Payment | None, actor) -> bool:
     """Catch up on a 3-D Secure check the payer just finished at Stripe.
 
     The check happens between the browser and Stripe, and localstripe sends
     no webhook for a failed one; when the payer asks for the status of a
     payment awaiting authentication, read its outcome from Stripe. Anyone
-    else, or any other state, reads only our database. Never raises for
-    Stripe trouble: the status is then simply what we knew.
+    else, or any other state, reads only our database. ``payment`` is the
+    booking's current payment as the caller already read it (so the common
+    case costs no query here). Returns whether Stripe was asked, i.e.
+    whether the caller's copies of the payment and booking may be stale.
+    Never raises for Stripe trouble: the status is then simply what we knew.
     """
-    payment = Payment.objects.filter(booking=booking, payer=actor).live().first()
-    if payment is None or payment.status != _S.REQUIRES_ACTION:
-        return
+    if (
+        payment is None
+        or payment.status != _S.REQUIRES_ACTION
+        or payment.payer_id != getattr(actor, "pk", None)
+    ):
+        return False
     try:
         payment_refresh_from_stripe(payment=payment, cause="status_check", actor=actor)
     except PaymentError as exc:
         logger.warning(
             "payment.status_sync_failed payment=%s error=%s", payment.pk, exc
         )
+    return True
