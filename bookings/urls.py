@@ -28,6 +28,11 @@ booking_patterns = (
             name="receipt",
         ),
         path("bookings/<uuid:booking_id>/cancel/", views.booking_cancel, name="cancel"),
+        path(
+            "bookings/<uuid:booking_id>/calendar.ics",
+            views.booking_calendar,
+            name="calendar",
+        ),
     ],
     "bookings",
 )

@@ -41,6 +41,7 @@ class Card:
     exp_month: int
     exp_year: int
     customer_id: str | None
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ def _card(pm: dict[str, Any]) -> Card:
         exp_month=int(card.get("exp_month") or 0),
         exp_year=int(card.get("exp_year") or 0),
         customer_id=_id(pm.get("customer")),
+        fingerprint=card.get("fingerprint") or "",
     )
 
 
@@ -358,19 +360,30 @@ def payment_intent_retrieve(intent_id: str) -> IntentResult:
 
 
 def payment_intent_confirm(
-    *, intent_id: str, payment_method_id: str, idempotency_key: str
+    *,
+    intent_id: str,
+    payment_method_id: str,
+    idempotency_key: str,
+    save_card: bool = False,
 ) -> IntentResult:
     """Set the card on an intent, then confirm it (server-side confirmation).
 
     Two calls, because localstripe fails ``confirm(payment_method=...)``; both
-    carry keys derived from ``idempotency_key``. Raises CardDeclined on a decline.
+    carry keys derived from ``idempotency_key``. With ``save_card``, real
+    Stripe is told the card will be used again (``setup_future_usage``), so
+    the payment's one 3-D Secure challenge also sets the card up: no second
+    challenge to save it. localstripe rejects that parameter, so it is sent
+    to real Stripe only. Raises CardDeclined on a decline.
     """
     client = _client()
+    params: dict[str, Any] = {"payment_method": payment_method_id}
+    if save_card and not settings.STRIPE_API_BASE:
+        params["setup_future_usage"] = "off_session"
     _call(
         "payment_intent.update",
         lambda: client.v1.payment_intents.update(
             intent_id,
-            params={"payment_method": payment_method_id},
+            params=params,
             options=_opts(f"{idempotency_key}:set-method"),
         ),
     )

@@ -1,10 +1,12 @@
 """Payment data and its invariants. Every write goes through payments.services."""
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -334,6 +336,9 @@ class SavedPaymentMethod(models.Model):
     last4 = models.CharField(max_length=4)
     exp_month = models.PositiveSmallIntegerField()
     exp_year = models.PositiveSmallIntegerField()
+    # Stripe's card.fingerprint (the same card number gives the same value for
+    # one account): the same card is not saved twice. Empty if Stripe gave none.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -349,6 +354,16 @@ class SavedPaymentMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.brand} •••• {self.last4}"
+
+    @property
+    def is_expired(self) -> bool:
+        return card_expired(self.exp_month, self.exp_year)
+
+
+def card_expired(exp_month: int, exp_year: int, today: date | None = None) -> bool:
+    """A card is good through the last day of its expiry month (UTC)."""
+    today = today or timezone.now().date()
+    return (exp_year, exp_month) < (today.year, today.month)
 
 
 class WebhookEvent(models.Model):

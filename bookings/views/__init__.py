@@ -8,6 +8,7 @@ coach's bookings and offerings. Every view is re-exported here for
 
 from bookings.views.catalog import coach_book, coach_detail, coach_list
 from bookings.views.client import (
+    booking_calendar,
     booking_cancel,
     booking_checkout,
     booking_detail,
@@ -22,6 +23,7 @@ from bookings.views.coach import (
 )
 
 __all__ = [
+    "booking_calendar",
     "booking_cancel",
     "booking_checkout",
     "booking_detail",

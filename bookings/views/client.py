@@ -20,6 +20,7 @@ from bookings.models import Booking
 from bookings.views import _zones
 from coaching.errors import DomainError
 from coaching.throttling import page_throttle_wait
+from payments import calendar
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
@@ -39,14 +40,34 @@ MAX_LISTED = 50
 def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
     """A booking for its client, its coach and admins; a 404 for anyone else.
 
-    Its payment status is the live fragment of ``payments.views``.
+    The hub of a booking: its live payment status (the fragment of
+    ``payments.views``), the receipt, cancelling, "Add to calendar" and what
+    happens next.
     """
     booking = _visible_booking(request, booking_id)
-    return render(
-        request,
-        "bookings/detail.html",
-        {**payment_status_context(booking), "booking": booking},
+    status = payment_status_context(booking)
+    payment, now = status["payment"], timezone.now()
+    is_party = request.user.pk in (booking.client_id, booking.coach_id)
+    free_until = booking.starts_at - dt.timedelta(
+        hours=booking.cancellation_window_hours
     )
+    context = {
+        **status,
+        "booking": booking,
+        "viewer_tz": _zones.display_zone(request, booking),
+        "is_client": request.user.pk == booking.client_id,
+        "can_pay": booking.status == Booking.Status.PENDING_PAYMENT
+        and request.user.pk == booking.client_id
+        and (booking.expires_at is None or booking.expires_at > now),
+        "has_receipt": payment is not None and payment.status in CHARGED,
+        "can_cancel": booking.status
+        in (Booking.Status.PENDING_PAYMENT, Booking.Status.CONFIRMED)
+        and booking.starts_at > now,
+        "can_add_to_calendar": is_party and booking.status in CALENDAR_STATUSES,
+        "cancel_free_until": free_until if free_until > now else None,
+        "upcoming": booking.starts_at > now,
+    }
+    return render(request, "bookings/detail.html", context)
 
 
 def _visible_booking(request: HttpRequest, booking_id) -> Booking:
@@ -119,10 +140,16 @@ def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
                     409,
                 )
     chosen = request.POST.get("payment_method") if request.method == "POST" else None
-    default = next((c for c in cards if c.is_default), cards[0] if cards else None)
+    # An expired card is listed (marked) but never chosen for the client.
+    usable = [card for card in cards if not card.is_expired]
+    default = next((c for c in usable if c.is_default), usable[0] if usable else None)
+    free_until = booking.starts_at - dt.timedelta(
+        hours=booking.cancellation_window_hours
+    )
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
+        "cancel_free_until": free_until if free_until > timezone.now() else None,
         "expired": expired,
         "hold_seconds_left": max(0, int(left.total_seconds())) if left else 0,
         "cards": cards,
@@ -132,6 +159,33 @@ def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
         **stripe_js_context(),
     }
     return render(request, "bookings/checkout.html", context, status=status)
+
+
+@require_GET
+@login_required
+def booking_calendar(request: HttpRequest, booking_id) -> HttpResponse:
+    """The booked session as an ``.ics`` file ("Add to calendar").
+
+    For the payer and the booking's coach (not admins: it is a personal
+    calendar entry), once the booking is paid; a 404 for anyone else.
+    """
+    booking = _visible_booking(request, booking_id)
+    if request.user.pk not in (booking.client_id, booking.coach_id):
+        raise Http404
+    if booking.status not in CALENDAR_STATUSES:
+        raise Http404
+    response = HttpResponse(
+        calendar.booking_ics(booking=booking, platform_name=settings.PLATFORM_NAME),
+        content_type=calendar.CONTENT_TYPE,
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{calendar.ics_filename(booking)}"'
+    )
+    return response
+
+
+# A session to put in a calendar: paid (an unpaid hold may still go away).
+CALENDAR_STATUSES = frozenset({Booking.Status.CONFIRMED, Booking.Status.COMPLETED})
 
 
 @require_GET

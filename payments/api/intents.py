@@ -42,9 +42,11 @@ class PaymentCreateIntentApi(APIView):
         summary="Create (or return) the payment intent of a booking",
         description=(
             "Idempotent per booking: while a payment is open, every call returns the "
-            "same intent. The price comes from the booking; a `price` that differs is "
-            "a 400 `price_mismatch`, never a new price. After a decline, call again "
-            "for a fresh intent."
+            "same intent, except one left waiting for 3-D Secure (`requires_action`): "
+            "calling again means paying again, so that intent is cancelled at Stripe "
+            "(unless it was paid meanwhile) and a fresh one returned. The price comes "
+            "from the booking; a `price` that differs is a 400 `price_mismatch`, never "
+            "a new price. After a decline, call again for a fresh intent."
         ),
         request=InputSerializer,
         responses={
@@ -114,6 +116,7 @@ class PaymentConfirmApi(APIView):
     class InputSerializer(serializers.Serializer):
         paymentIntentId = serializers.CharField(max_length=255)
         paymentMethodId = serializers.CharField(max_length=255)
+        saveCard = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         summary="Confirm a payment intent with a card (server-side confirmation)",
@@ -121,7 +124,10 @@ class PaymentConfirmApi(APIView):
             "Idempotent per intent. `requires_action` (3-D Secure) comes back with "
             "`requiresAction: true`, `clientSecret` and Stripe's `nextAction`: finish it "
             "with Stripe.js `confirmCardPayment(clientSecret)`. A decline is a 402 "
-            "`card_declined` with `declineCode`; the booking stays payable."
+            "`card_declined` with `declineCode`; the booking stays payable. "
+            "`saveCard: true` saves the card with the payment (one 3-D Secure "
+            "check for both): it joins the payer's saved cards once the payment "
+            "has gone through. An expired card is a 400 `payment_method_not_usable`."
         ),
         request=InputSerializer,
         responses={
@@ -189,6 +195,7 @@ class PaymentConfirmApi(APIView):
             payment=payment,
             payment_method_id=data["paymentMethodId"],
             actor=request.user,
+            save_card=data["saveCard"],
         )
         body: dict[str, Any] = {
             "success": True,

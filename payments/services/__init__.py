@@ -10,6 +10,7 @@ from payments.services.intents import (
     payment_confirm,
     payment_create_intent,
     payment_record_decline,
+    payment_settle_abandoned_challenge,
 )
 from payments.services.methods import (
     customer_get_or_create,
@@ -45,6 +46,7 @@ __all__ = [
     "payment_refresh_from_stripe",
     "payment_refund",
     "payment_refund_request",
+    "payment_settle_abandoned_challenge",
     "payment_sync_for_payer",
     "refund_settle",
     "setup_intent_create",

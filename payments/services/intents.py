@@ -13,17 +13,26 @@ from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
     CardDeclined,
+    PaymentError,
     PaymentInProgress,
     PaymentNotFound,
     PriceMismatch,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, FINAL, OPEN, Payment
+from payments.models import ALLOWED, CHARGED, ENDED, FINAL, OPEN, Payment
 from payments.money import MoneyError, normalize_currency, to_minor
 from payments.pricing import percent_to_bps
 from payments.services import _core
-from payments.services.methods import customer_get_or_create, payment_method_for_payer
-from payments.services.stripe_state import FROM_STRIPE, payment_apply_intent_state
+from payments.services.methods import (
+    customer_get_or_create,
+    payment_method_attach,
+    payment_method_for_payer,
+)
+from payments.services.stripe_state import (
+    FROM_STRIPE,
+    payment_apply_intent_state,
+    payment_cancel,
+)
 
 logger = logging.getLogger("payments")
 _S = Payment.Status
@@ -49,6 +58,13 @@ def payment_create_intent(
         _check_price(booking, requested_price)
 
     payment = _open_payment(booking=booking, actor=actor)
+    if payment.status == _S.REQUIRES_ACTION:
+        # The client starts paying again while a 3-D Secure challenge is
+        # unanswered (they left it, or closed the tab): that intent cannot be
+        # confirmed with another card at every Stripe (localstripe refuses),
+        # so it ends here, unless the bank's answer reached Stripe meanwhile.
+        payment_settle_abandoned_challenge(payment=payment, actor=actor)
+        payment = _open_payment(booking=booking, actor=actor)
     if payment.stripe_payment_intent_id:
         return payment, gateway.payment_intent_retrieve(
             payment.stripe_payment_intent_id
@@ -113,6 +129,54 @@ def payment_create_intent(
         payment.currency,
     )
     return payment, intent
+
+
+def payment_settle_abandoned_challenge(*, payment: Payment, actor) -> Payment:
+    """End a payment whose 3-D Secure challenge was left unanswered.
+
+    Reads the intent at Stripe first: if the bank answered meanwhile (paid,
+    processing or failed), that outcome is recorded and nothing is cancelled.
+    Otherwise the intent is cancelled at Stripe (idempotency key
+    ``payment:<id>:cancel``) and the payment ends ``canceled``, so a charge
+    can only ever come from one intent. Holds the payment's confirm lease
+    while it talks to Stripe (never a row lock), so a confirm running at the
+    same time finishes first. Raises PaymentInProgress if that confirm does
+    not finish, ProviderUnavailable if Stripe does not answer.
+    """
+    if not _core.claim_lease(payment, "confirm_lease_until", status=_S.REQUIRES_ACTION):
+        payment = _core.wait_for(
+            payment,
+            lambda p: p.status != _S.REQUIRES_ACTION,
+            field="confirm_lease_until",
+        )
+        if payment.status != _S.REQUIRES_ACTION:
+            return payment
+        lease = payment.confirm_lease_until
+        if lease is not None and lease >= timezone.now():
+            raise PaymentInProgress(
+                _("This payment is being confirmed. Try again in a moment.")
+            )
+        # The holder finished without a change (a same-card confirm) or died:
+        # the lease is free now, so take it.
+        return payment_settle_abandoned_challenge(payment=payment, actor=actor)
+    try:
+        intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
+        if intent.status != "requires_action":
+            return payment_apply_intent_state(
+                payment=payment, intent=intent, cause="challenge_answered", actor=actor
+            )
+        payment = payment_cancel(
+            payment=payment, actor=actor, cause="challenge_abandoned"
+        )
+    finally:
+        _core.release_lease(payment, "confirm_lease_until")
+    logger.info(
+        "payment.challenge_abandoned payment=%s intent=%s status=%s",
+        payment.pk,
+        payment.stripe_payment_intent_id,
+        payment.status,
+    )
+    return payment
 
 
 def _open_payment(*, booking: Booking, actor) -> Payment:
@@ -207,9 +271,15 @@ def _number(value: Any) -> Decimal | int | str:
 
 
 def payment_confirm(
-    *, payment: Payment, payment_method_id: str, actor
+    *, payment: Payment, payment_method_id: str, actor, save_card: bool = False
 ) -> tuple[Payment, IntentResult]:
     """Confirm the intent with a card, server-side. Idempotent per intent.
+
+    With ``save_card`` the card is saved with the payment: real Stripe sets
+    it up during the payment's own 3-D Secure check (one challenge, not a
+    SetupIntent's and then the payment's), and once the payment has gone
+    through, the card joins the payer's saved cards (a failure to save it
+    is logged, never reported as a failed payment).
 
     A payment already past confirmation is returned as it is, with no second
     charge, also under concurrent calls (one lease holder talks to Stripe,
@@ -220,6 +290,20 @@ def payment_confirm(
     someone else's payment, BookingNotPayable when the payment has ended or
     the hold expired, ProviderUnavailable if Stripe does not answer.
     """
+    payment, intent = _confirm(
+        payment=payment,
+        payment_method_id=payment_method_id,
+        actor=actor,
+        save_card=save_card,
+    )
+    if save_card and payment.status in SAVE_AFTER:
+        _save_card_quietly(payment=payment, actor=actor)
+    return payment, intent
+
+
+def _confirm(
+    *, payment: Payment, payment_method_id: str, actor, save_card: bool
+) -> tuple[Payment, IntentResult]:
     if payment.payer_id != actor.pk:
         raise PaymentNotFound(_("Payment not found."))
     payment.refresh_from_db()
@@ -272,6 +356,13 @@ def payment_confirm(
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent
+            if intent.status == "requires_action":
+                return _confirm_during_challenge(
+                    payment=payment,
+                    intent=intent,
+                    payment_method_id=payment_method_id,
+                    actor=actor,
+                )
         card = payment_method_for_payer(
             user=actor,
             payment_method_id=payment_method_id,
@@ -282,6 +373,7 @@ def payment_confirm(
             intent_id=payment.stripe_payment_intent_id,
             payment_method_id=card.payment_method_id,
             idempotency_key=f"payment:{payment.pk}:confirm:{card.payment_method_id}",
+            save_card=save_card,
         )
         payment = payment_apply_intent_state(
             payment=payment, intent=intent, cause="confirm", actor=actor
@@ -293,6 +385,58 @@ def payment_confirm(
         # Released only once the outcome is stored, so waiting callers see it.
         _core.release_lease(payment, "confirm_lease_until")
     return payment, intent
+
+
+def _confirm_during_challenge(
+    *, payment: Payment, intent: IntentResult, payment_method_id: str, actor
+) -> tuple[Payment, IntentResult]:
+    """A confirm for an intent still waiting for its 3-D Secure answer.
+
+    The same card: the challenge is still to be answered, so the answer is
+    the same ``requires_action`` (confirm is idempotent). Another card: the
+    client gave up on the challenge; that intent is ended (not re-confirmed,
+    which localstripe refuses) and the client starts a fresh payment, as
+    after a decline. The caller holds the confirm lease.
+    """
+    if payment_method_id == payment.stripe_payment_method_id:
+        return payment_apply_intent_state(
+            payment=payment, intent=intent, cause="confirm_retry", actor=actor
+        ), intent
+    payment = payment_cancel(payment=payment, actor=actor, cause="challenge_abandoned")
+    if payment.status not in ENDED:
+        # The bank answered just before the cancel: that answer stands.
+        return payment, gateway.payment_intent_retrieve(
+            payment.stripe_payment_intent_id
+        )
+    raise BookingNotPayable(
+        _(
+            "The earlier payment was waiting for your bank's confirmation and has "
+            "been stopped, so nothing was charged. Start the payment again."
+        ),
+        paymentStatus=payment.status,
+    )
+
+
+# A payment that went through (or is settling): its card may join the wallet.
+SAVE_AFTER = frozenset({*CHARGED, _S.PROCESSING})
+
+
+def _save_card_quietly(*, payment: Payment, actor) -> None:
+    if not payment.stripe_payment_method_id:
+        return
+    try:
+        payment_method_attach(
+            user=actor,
+            payment_method_id=payment.stripe_payment_method_id,
+            make_default=False,
+            actor=actor,
+        )
+    except PaymentError as exc:
+        logger.warning(
+            "payment_method.save_after_payment_failed payment=%s error=%s",
+            payment.pk,
+            exc,
+        )
 
 
 def _remember_card(payment: Payment, card: gateway.Card) -> None:

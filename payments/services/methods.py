@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from payments import gateway
 from payments.exceptions import GatewayError, PaymentError, PaymentNotFound
-from payments.models import SavedPaymentMethod, StripeCustomer
+from payments.models import SavedPaymentMethod, StripeCustomer, card_expired
 
 logger = logging.getLogger("payments")
 
@@ -66,13 +66,15 @@ def payment_method_for_payer(
     """Return a card the user may pay with, attaching a fresh one to them.
 
     A card saved by the user is used as is; a new card from Stripe.js is
-    attached to the user's customer; a card that belongs to someone else is
-    refused (PaymentMethodNotUsable), whatever its id.
+    attached to the user's customer; a card that belongs to someone else, or
+    one past its expiry month, is refused (PaymentMethodNotUsable), whatever
+    its id.
     """
     saved = SavedPaymentMethod.objects.filter(
         user=user, stripe_payment_method_id=payment_method_id
     ).first()
     card = gateway.payment_method_retrieve(payment_method_id)
+    _ensure_not_expired(card)
     if card.customer_id and card.customer_id != customer_id:
         raise PaymentMethodNotUsable(_("This card cannot be used for this payment."))
     if card.customer_id is None:
@@ -91,14 +93,47 @@ def payment_method_for_payer(
     return card
 
 
+def _ensure_not_expired(card: gateway.Card) -> None:
+    if card_expired(card.exp_month, card.exp_year):
+        raise PaymentMethodNotUsable(
+            _(
+                "This card expired at the end of %(month)02d/%(year)d. "
+                "Choose another card."
+            )
+            % {"month": card.exp_month, "year": card.exp_year},
+            reason="expired",
+        )
+
+
+def _same_card(user, card: gateway.Card) -> SavedPaymentMethod | None:
+    """The user's saved card that is the same card as ``card``, if any.
+
+    Stripe's fingerprint identifies a card number; without one (Stripe
+    always sends it for cards, so this is only a safety net) brand, last
+    digits and expiry stand in for it.
+    """
+    saved = SavedPaymentMethod.objects.filter(user=user)
+    if card.fingerprint:
+        return saved.filter(fingerprint=card.fingerprint).first()
+    return saved.filter(
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+    ).first()
+
+
 def payment_method_attach(
     *, user, payment_method_id: str, make_default: bool, actor
 ) -> SavedPaymentMethod:
     """Save a card for the user; the first card (or ``make_default``) becomes default.
 
     Idempotent: saving a card already saved returns it (and applies
-    ``make_default``). Raises CardDeclined if Stripe refuses the card and
-    PaymentMethodNotUsable if it belongs to another customer.
+    ``make_default``), and so does saving the same card again under a new
+    Stripe id (same fingerprint): the saved one keeps its place, taking the
+    new id and expiry when the new one expires later (a renewed card).
+    Raises CardDeclined if Stripe refuses the card and PaymentMethodNotUsable
+    if it belongs to another customer or has expired.
     """
     customer = customer_get_or_create(user=user)
     existing = SavedPaymentMethod.objects.filter(
@@ -118,7 +153,7 @@ def payment_method_attach(
             StripeCustomer.objects.select_for_update().get(pk=customer.pk)
             existing = SavedPaymentMethod.objects.filter(
                 user=user, stripe_payment_method_id=payment_method_id
-            ).first()
+            ).first() or _same_card(user, card)
             if existing is None:
                 is_first = not SavedPaymentMethod.objects.filter(user=user).exists()
                 existing = SavedPaymentMethod.objects.create(
@@ -128,8 +163,19 @@ def payment_method_attach(
                     last4=card.last4,
                     exp_month=card.exp_month,
                     exp_year=card.exp_year,
+                    fingerprint=card.fingerprint,
                 )
                 make_default = make_default or is_first
+            elif (card.exp_year, card.exp_month) > (
+                existing.exp_year,
+                existing.exp_month,
+            ):
+                existing.stripe_payment_method_id = card.payment_method_id
+                existing.exp_month, existing.exp_year = card.exp_month, card.exp_year
+                existing.save(
+                    update_fields=["stripe_payment_method_id", "exp_month", "exp_year"]
+                )
+        payment_method_id = existing.stripe_payment_method_id
         logger.info(
             "payment_method.saved user=%s pm=%s actor=%s",
             user.pk,
@@ -146,7 +192,11 @@ def payment_method_attach(
 def payment_method_set_default(
     *, user, payment_method_id: str, actor
 ) -> SavedPaymentMethod:
-    """Make one of the user's saved cards the default, here and at Stripe."""
+    """Make one of the user's saved cards the default, here and at Stripe.
+
+    Raises PaymentNotFound for a card that is not the user's and
+    PaymentMethodNotUsable for an expired one.
+    """
     customer = customer_get_or_create(user=user)
     with transaction.atomic():
         StripeCustomer.objects.select_for_update().get(pk=customer.pk)
@@ -155,6 +205,10 @@ def payment_method_set_default(
         ).first()
         if method is None:
             raise PaymentNotFound(_("Payment method not found."))
+        if method.is_expired:
+            raise PaymentMethodNotUsable(
+                _("An expired card cannot be your default card."), reason="expired"
+            )
         SavedPaymentMethod.objects.filter(user=user, is_default=True).exclude(
             pk=method.pk
         ).update(is_default=False)
@@ -196,7 +250,8 @@ def payment_method_forget(*, payment_method_id: str) -> None:
 
 
 def _forget(method: SavedPaymentMethod, *, actor) -> None:
-    """Delete the mirror row; a removed default passes to the newest other card."""
+    """Delete the mirror row; a removed default passes to the newest other
+    card that has not expired."""
     user = method.user
     customer = StripeCustomer.objects.get(user=user)
     new_default = None
@@ -208,10 +263,15 @@ def _forget(method: SavedPaymentMethod, *, actor) -> None:
         was_default = deleted.is_default
         deleted.delete()
         if was_default:
-            new_default = (
-                SavedPaymentMethod.objects.filter(user=user)
-                .order_by("-created_at", "-id")
-                .first()
+            new_default = next(
+                (
+                    card
+                    for card in SavedPaymentMethod.objects.filter(user=user).order_by(
+                        "-created_at", "-id"
+                    )
+                    if not card.is_expired
+                ),
+                None,
             )
             if new_default is not None:
                 new_default.is_default = True

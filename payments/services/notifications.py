@@ -2,12 +2,14 @@
 
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from accounts.zones import format_when, user_zone_name
 from bookings.models import Booking
+from payments import calendar
 from payments.models import Notification
 from payments.money import format_money
 
@@ -109,26 +111,43 @@ def _enqueue_email(notification_pk) -> None:
 
 
 def notification_send_email(*, notification_pk) -> bool:
-    """Email one notification (plain text and HTML). Idempotent."""
-    from django.core.mail import send_mail
+    """Email one notification (plain text and HTML). Idempotent.
+
+    A payment confirmation also carries the session as an ``.ics`` file.
+    """
+    from django.core.mail import EmailMultiAlternatives
     from django.utils import timezone
 
     with transaction.atomic():
         note = (
-            Notification.objects.select_for_update()
-            .select_related("recipient", "booking")
+            Notification.objects.select_for_update(of=("self",))
+            .select_related(
+                "recipient", "booking__coach", "booking__client", "booking__offering"
+            )
             .get(pk=notification_pk)
         )
         if note.emailed_at is not None:
             return False
         context = {"notification": note, "recipient": note.recipient}
-        send_mail(
+        email = EmailMultiAlternatives(
             subject=note.title,
-            message=render_to_string("payments/email/notification.txt", context),
-            html_message=render_to_string("payments/email/notification.html", context),
-            from_email=None,
-            recipient_list=[note.recipient.email],
+            body=render_to_string("payments/email/notification.txt", context),
+            to=[note.recipient.email],
         )
+        email.attach_alternative(
+            render_to_string("payments/email/notification.html", context), "text/html"
+        )
+        if note.kind == K.PAYMENT_SUCCEEDED:
+            # The confirmation carries the session for the recipient's
+            # calendar: the same event (same UID) as the booking page's file.
+            email.attach(
+                calendar.ics_filename(note.booking),
+                calendar.booking_ics(
+                    booking=note.booking, platform_name=settings.PLATFORM_NAME
+                ),
+                calendar.CONTENT_TYPE,
+            )
+        email.send()
         note.emailed_at = timezone.now()
         note.save(update_fields=["emailed_at"])
     logger.info("notification.emailed notification=%s kind=%s", note.pk, note.kind)

@@ -6,8 +6,10 @@
  * Loaded before those scripts (deferred scripts run in order) through
  * templates/payments/partials/_card_scripts.html; exposes window.PaymentsApi.
  * Works with real Stripe.js and with localstripe's stand-in, so it only uses
- * what both have: Stripe(key), elements().create("card") and
- * confirmCardSetup(setupSecret, {payment_method: {card}}).
+ * what both have: Stripe(key), elements().create("card"),
+ * confirmCardSetup(setupSecret, {payment_method: {card}}) to save a card, and
+ * createPaymentMethod({type: "card", card}) to pay with one (the stand-in's
+ * comes from static/js/localstripe-shim.js).
  */
 (function () {
   "use strict";
@@ -21,10 +23,11 @@
     postal_code: ["Postal code", "postal-code"],
   };
 
-  function ApiError(text, status, code) {
+  function ApiError(text, status, code, details) {
     this.message = text;
     this.status = status;
     this.code = code;
+    this.details = details || {};
   }
 
   // The page's wording: message("cardFailed") reads data-msg-card-failed of form.
@@ -70,7 +73,7 @@
               if (loggedOut.indexOf(response.status) !== -1 && error.code !== "forbidden") {
                 text = message("session");
               }
-              throw new ApiError(text, response.status, error.code || "");
+              throw new ApiError(text, response.status, error.code || "", error.details);
             });
         },
         function () {
@@ -100,9 +103,9 @@
     return { stripe: stripe, card: card };
   }
 
-  // The card as a payment method: a SetupIntent from setupIntentUrl, confirmed
-  // by Stripe.js. Resolves with its pm_ id; a refused card rejects with an
-  // ApiError of status 402 and Stripe's message (else message("cardFailed")).
+  // The card as a payment method to save: a SetupIntent from setupIntentUrl,
+  // confirmed by Stripe.js (with the bank's check a card may need). Resolves
+  // with its pm_ id; a refused card rejects with cardProblem's ApiError.
   function setupCard(post, setupIntentUrl, mounted, message) {
     return post(setupIntentUrl).then(function (setup) {
       return mounted.stripe
@@ -113,12 +116,62 @@
           var pm = result && !result.error && result.setupIntent && result.setupIntent.payment_method;
           var id = pm && typeof pm === "object" ? pm.id : pm;
           if (!id) {
-            var error = (result && result.error) || {};
-            throw new ApiError(error.message || message("cardFailed"), 402, "card");
+            throw cardProblem((result && result.error) || {}, message);
           }
           return id;
         });
     });
+  }
+
+  // The card as a payment method for paying now, without a check of its own:
+  // the payment's 3-D Secure challenge (confirmCardPayment) is then the only
+  // one the client sees (a SetupIntent would ask the bank first, and the
+  // payment again). Real Stripe.js: createPaymentMethod. localstripe's
+  // stand-in has none; static/js/localstripe-shim.js adds one that needs a
+  // SetupIntent's secret (the emulator creates payment methods for the
+  // browser only through one) and says so with needsSetupIntent. Resolves
+  // with the pm_ id; rejects with an ApiError of status 402 and code
+  // "card_declined" or "card" (Stripe.js's own complaint about the input,
+  // shown as it is, else message("cardFailed")).
+  function cardToPaymentMethod(post, setupIntentUrl, mounted, message) {
+    var stripe = mounted.stripe;
+    var params = { type: "card", card: mounted.card };
+    var made = stripe.createPaymentMethod.needsSetupIntent
+      ? post(setupIntentUrl).then(function (setup) {
+          params.setupIntentClientSecret = setup.clientSecret;
+          return stripe.createPaymentMethod(params);
+        })
+      : stripe.createPaymentMethod(params);
+    return made.then(function (result) {
+      var pm = result && !result.error && result.paymentMethod;
+      if (pm && pm.id) {
+        return pm.id;
+      }
+      throw cardProblem((result && result.error) || {}, message);
+    });
+  }
+
+  // Stripe.js's complaint about a card, in the page's words: its own message
+  // only for what the client typed (validation errors, written for people);
+  // declines and failed bank checks in ours (data-msg-declined,
+  // data-msg-auth-failed), anything else as message("cardFailed"). Stripe's
+  // other texts are for developers (or, from the emulator, "Bad request").
+  function cardProblem(error, message) {
+    if (error.type === "validation_error" && error.message) {
+      return new ApiError(error.message, 402, "card");
+    }
+    if (error.code === "card_declined" || error.decline_code) {
+      return new ApiError(
+        message("declined") || error.message || message("cardFailed"),
+        402,
+        "card_declined"
+      );
+    }
+    // The stand-in's failed check has no code, only this wording.
+    if (/authentication_failure$/.test(error.code || "") || /authentication failed/.test(error.message || "")) {
+      return new ApiError(message("authFailed") || message("cardFailed"), 402, "authentication_failed");
+    }
+    return new ApiError(message("cardFailed"), 402, "card");
   }
 
   window.PaymentsApi = {
@@ -127,5 +180,6 @@
     poster: poster,
     mountCard: mountCard,
     setupCard: setupCard,
+    cardToPaymentMethod: cardToPaymentMethod,
   };
 })();

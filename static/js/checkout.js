@@ -4,19 +4,22 @@
  *
  * Works with real Stripe.js and with localstripe's stand-in, so it only uses
  * what both have: Stripe(key), elements().create("card"),
- * confirmCardSetup(setupSecret, {payment_method: {card}}) and
- * confirmCardPayment(intentSecret) for 3-D Secure.
+ * createPaymentMethod({type: "card", card}) (the stand-in's from
+ * localstripe-shim.js) and confirmCardPayment(intentSecret) for 3-D Secure.
  *
- *   new card:   POST setup-intent -> confirmCardSetup -> a pm_ id
- *   then:       POST create-intent {bookingId}            (same open intent on retry)
- *               POST confirm {paymentIntentId, paymentMethodId}
+ *   new card:   createPaymentMethod -> a pm_ id, not checked with the bank yet
+ *   then:       POST create-intent {bookingId}            (same open intent on retry;
+ *               one left waiting for 3-D Secure is replaced)
+ *               POST confirm {paymentIntentId, paymentMethodId, saveCard}
  *   3-D Secure: confirmCardPayment(clientSecret), then POST confirm again
  *               (idempotent: the server reads the intent's outcome from Stripe)
- *   success:    optionally save the card, then go to the booking page, whose
- *               payment status is live.
+ *   success:    go to the booking page, whose payment status is live. A card
+ *               to save is saved by the server with the payment, so a new card
+ *               meets one bank challenge, the payment's.
  *
- * A decline (402) shows Stripe's message next to the card and the form stays
- * usable: the next create-intent opens a fresh intent. The Pay button is
+ * A decline (402) says so next to the card ("Nothing was charged") and the
+ * form stays usable: the next create-intent opens a fresh intent. 3-D Secure
+ * outcomes are told in our words, never Stripe's raw text. The Pay button is
  * disabled while a payment runs, so it cannot be sent twice.
  *
  * Without JavaScript the form posts to the page itself, which can pay with a
@@ -91,7 +94,31 @@
 
   function newCardToPaymentMethod() {
     say(message("checking"));
-    return PaymentsApi.setupCard(api, config.setupIntentUrl, mounted, message);
+    return PaymentsApi.cardToPaymentMethod(api, config.setupIntentUrl, mounted, message);
+  }
+
+  // What a 3-D Secure outcome means for the client, in our words: Stripe.js's
+  // messages are for developers ("The provided PaymentMethod has failed
+  // authentication", or the emulator's "Bad request").
+  function authenticationProblem(result) {
+    var error = (result && result.error) || {};
+    var intent = result && result.paymentIntent;
+    if (!result.error && intent && intent.status !== "requires_payment_method") {
+      return "";
+    }
+    if (error.type === "api_connection_error") {
+      return message("authNetwork");
+    }
+    if (error.code === "card_declined" || error.decline_code) {
+      return message("declined");
+    }
+    if (!result.error || /authentication_failure$/.test(error.code || "")) {
+      // Refused at the bank, or the client closed the dialog.
+      return message("authFailed");
+    }
+    // The intent moved on meanwhile (paid or replaced in another tab) or
+    // Stripe answered something else: nothing was charged by this attempt.
+    return message("authError");
   }
 
   function authenticate(confirmed) {
@@ -99,14 +126,36 @@
       return Promise.reject(new ApiError(message("noStripe"), 0, "no_stripe"));
     }
     say(message("authenticating"));
-    return stripe.confirmCardPayment(confirmed.clientSecret).then(function (result) {
-      var intent = result && result.paymentIntent;
-      // Real Stripe.js reports a failed authentication as an error; the
-      // stand-in as an intent back at requires_payment_method.
-      if (!result || result.error || !intent || intent.status === "requires_payment_method") {
-        throw new ApiError(message("authFailed"), 402, "authentication_failed");
+    return stripe.confirmCardPayment(confirmed.clientSecret).then(
+      function (result) {
+        var problem = authenticationProblem(result || {});
+        if (problem) {
+          throw new ApiError(problem, 402, "authentication_failed");
+        }
+      },
+      function () {
+        throw new ApiError(message("authNetwork"), 402, "authentication_failed");
       }
-    });
+    );
+  }
+
+  // The server's answer in the client's words where we know better.
+  function explain(error) {
+    if (error && error.code === "card_declined") {
+      return message("declined");
+    }
+    return (error && error.message) || message("error");
+  }
+
+  // Paid meanwhile (the bank's answer reached Stripe before the client came
+  // back): nothing to pay, the booking page shows the payment.
+  function alreadyPaid(error) {
+    var details = (error && error.details) || {};
+    return (
+      error &&
+      error.status === 409 &&
+      (details.bookingStatus === "confirmed" || details.paymentStatus === "succeeded")
+    );
   }
 
   function pay() {
@@ -127,6 +176,7 @@
         request = {
           paymentIntentId: created.paymentIntent.id,
           paymentMethodId: methodId,
+          saveCard: Boolean(newCard && saveCard && saveCard.checked),
         };
         return api(config.confirmUrl, request);
       })
@@ -144,24 +194,18 @@
         if (status === "requires_payment_method") {
           throw new ApiError(message("authFailed"), 402, "authentication_failed");
         }
-        var saving = Promise.resolve();
-        if (newCard && saveCard && saveCard.checked) {
-          // The payment went through; saving the card is a convenience, and
-          // a failure to save must not look like a failed payment.
-          saving = api(config.methodsUrl, {
-            paymentMethodId: methodId,
-            isDefault: false,
-          }).catch(function () {});
-        }
-        return saving.then(function () {
-          // Paid, processing or still settling: the booking page shows the
-          // live status from here on.
-          say(message("paid"));
-          window.location.assign(config.successUrl);
-        });
+        // Paid, processing or still settling: the booking page shows the
+        // live status from here on.
+        say(message("paid"));
+        window.location.assign(config.successUrl);
       })
       .catch(function (error) {
-        var text = (error && error.message) || message("error");
+        if (alreadyPaid(error)) {
+          say(message("paid"));
+          window.location.assign(config.successUrl);
+          return;
+        }
+        var text = explain(error);
         if (error && error.status === 402) {
           var where = newCard ? cardError : methodError;
           showError(where, text);

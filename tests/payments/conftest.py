@@ -19,6 +19,10 @@ VISA = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"
 DECLINED_AT_ATTACH = "4000000000000002"
 THREE_D_SECURE = "4000002760003184"
+# Other cards that simply pay: distinct numbers, so distinct fingerprints (the
+# same card is saved only once).
+MASTERCARD = "5555555555554444"
+VISA_DEBIT = "4000056655665556"
 
 
 def next_slot(days: int = 3, hour: int = 10) -> dt.datetime:

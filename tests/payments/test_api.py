@@ -6,7 +6,12 @@ from rest_framework.test import APIClient
 from bookings.models import Booking
 from payments import services
 from payments.models import Payment, Refund, SavedPaymentMethod
-from tests.payments.conftest import DECLINED_AT_CHARGE, THREE_D_SECURE, VISA
+from tests.payments.conftest import (
+    DECLINED_AT_CHARGE,
+    MASTERCARD,
+    THREE_D_SECURE,
+    VISA,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -408,7 +413,7 @@ def test_refund_of_an_unpaid_intent_is_409(coach, intent):
 
 def test_methods_add_list_default_delete(client_user, make_card):
     api = as_user(client_user)
-    first, second = make_card(), make_card()
+    first, second = make_card(VISA), make_card(MASTERCARD)
     added = api.post(
         "/api/payments/methods",
         {"paymentMethodId": first, "isDefault": False},

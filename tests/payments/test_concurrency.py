@@ -339,3 +339,45 @@ def test_create_intent_api_caller_paused_before_claiming_reuses_the_finished_int
         {"paymentIntentId": intent_id, "paymentMethodId": make_card(VISA)},
     )
     assert confirmed[0] == 200, confirmed[1]
+
+
+# --- Paying again after an abandoned 3-D Secure challenge -----------------------------
+
+
+def test_create_intent_api_concurrent_calls_after_abandoned_challenge_open_one_intent(
+    client_user, booking, make_card, stripe_client
+):
+    from tests.payments.conftest import THREE_D_SECURE
+
+    first = _create_intent(client_user, booking)
+    _status, body = _post_as(
+        client_user,
+        "/api/payments/confirm",
+        {"paymentIntentId": first, "paymentMethodId": make_card(THREE_D_SECURE)},
+    )
+    assert body["paymentIntent"]["status"] == "requires_action", body
+
+    results = _concurrently(
+        8,
+        lambda _i: _post_as(
+            client_user, "/api/payments/create-intent", {"bookingId": str(booking.pk)}
+        ),
+    )
+
+    codes = _codes(results)
+    assert set(codes) <= {(200, "ok"), (409, "payment_in_progress")}, codes
+    fresh = {body["paymentIntent"]["id"] for status, body in results if status == 200}
+    assert len(fresh) == 1 and first not in fresh
+    intents = _emulator_intents_for_booking(stripe_client, booking.pk)
+    by_status = Counter(pi.status for pi in intents)
+    assert by_status == Counter({"canceled": 1, "requires_payment_method": 1})
+    assert Payment.objects.filter(booking=booking).live().count() == 1
+    [new_id] = fresh
+    _post_as(
+        client_user,
+        "/api/payments/confirm",
+        {"paymentIntentId": new_id, "paymentMethodId": make_card(VISA)},
+    )
+    customer = Payment.objects.get(stripe_payment_intent_id=new_id).stripe_customer_id
+    charged = [c for c in _emulator_charges(stripe_client, customer) if c.paid]
+    assert len(charged) == 1

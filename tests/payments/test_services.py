@@ -32,8 +32,10 @@ from payments.services.methods import PaymentMethodNotUsable
 from tests.payments.conftest import (
     DECLINED_AT_ATTACH,
     DECLINED_AT_CHARGE,
+    MASTERCARD,
     THREE_D_SECURE,
     VISA,
+    VISA_DEBIT,
 )
 
 pytestmark = pytest.mark.django_db
@@ -542,7 +544,7 @@ def test_payment_method_attach_twice_is_idempotent(client_user, make_card):
 
 
 def test_payment_method_set_default_moves_the_default(client_user, make_card):
-    first, second = make_card(), make_card()
+    first, second = make_card(VISA), make_card(MASTERCARD)
     for card in (first, second):
         services.payment_method_attach(
             user=client_user,
@@ -560,7 +562,7 @@ def test_payment_method_set_default_moves_the_default(client_user, make_card):
 def test_payment_method_detach_default_promotes_the_newest_remaining_card(
     client_user, make_card, stripe_client
 ):
-    cards = [make_card() for _ in range(3)]
+    cards = [make_card(number) for number in (VISA, MASTERCARD, VISA_DEBIT)]
     for card in cards:
         services.payment_method_attach(
             user=client_user,

@@ -28,7 +28,7 @@ from payments.models import (
 )
 from payments.services.events import webhook_event_process, webhook_event_replay
 from tests.factories import OfferingFactory
-from tests.payments.conftest import VISA
+from tests.payments.conftest import MASTERCARD, VISA
 
 pytestmark = pytest.mark.django_db
 
@@ -315,7 +315,7 @@ def test_webhook_dispute_opens_and_a_won_dispute_restores_the_payment(
 def test_webhook_payment_method_detached_drops_our_copy(
     deliver, client_user, make_card
 ):
-    first, second = make_card(), make_card()
+    first, second = make_card(VISA), make_card(MASTERCARD)
     for card in (first, second):
         services.payment_method_attach(
             user=client_user,
