@@ -50,7 +50,9 @@ def payment_apply_intent_state(
     such as ``processing`` after ``succeeded``, is logged and ignored).
     """
     with transaction.atomic():
-        booking, payment = _core.lock_booking_and_payment(payment.pk)
+        booking, payment = _core.lock_booking_and_payment(
+            payment.pk, booking_id=payment.booking_id
+        )
         if (
             intent.id != payment.stripe_payment_intent_id
             or intent.amount != payment.amount
@@ -99,6 +101,10 @@ def payment_apply_intent_state(
         if target == _S.SUCCEEDED and payment.status != _S.SUCCEEDED:
             payment.amount_received = intent.amount_received or payment.amount
             fields.append("amount_received")
+        # Confirming the booking bumps its version anyway: one UPDATE, not two.
+        confirms = (
+            target == _S.SUCCEEDED and booking.status == Booking.Status.PENDING_PAYMENT
+        )
         changed = _core.transition(
             payment,
             target,
@@ -106,6 +112,7 @@ def payment_apply_intent_state(
             actor=actor,
             stripe_event_id=stripe_event_id,
             fields=tuple(fields),
+            touch_booking=not confirms,
         )
         if changed and target == _S.SUCCEEDED:
             _core.ledger_record_charge(payment)
@@ -118,7 +125,7 @@ def payment_apply_intent_state(
 def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) -> None:
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking_services.booking_confirm(
-            booking=booking, actor=actor, cause=f"payment_{cause}"
+            booking=booking, actor=actor, cause=f"payment_{cause}", locked=True
         )
         return
     # Paid after the hold was released or the booking cancelled: the slot is no

@@ -24,7 +24,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from bookings.models import Booking
 from coaching.routing import websocket_application
-from payments import gateway, services
+from payments import gateway, realtime, services, tasks
 from payments.models import LedgerEntry, Payment, WebhookEvent
 from payments.services.events import webhook_event_process
 from tests.payments.conftest import VISA
@@ -263,16 +263,18 @@ def test_webhook_ingest_is_one_insert(client, django_capture_on_commit_callbacks
 
 
 @pytest.mark.django_db
-def test_processing_a_succeeded_event_costs_at_most_twelve_statements(
+def test_processing_a_succeeded_event_is_twelve_statements_one_broadcast_one_task(
     client,
     booking,
     client_user,
     stripe_client,
     make_card,
     django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     """The payment was confirmed at Stripe behind our back (Stripe.js's
-    confirmCardPayment): the webhook is what moves it, with its ledger."""
+    confirmCardPayment): the webhook is what moves it, with its ledger, the
+    booking, one live message and one task for the notifications."""
     payment, intent = services.payment_create_intent(booking=booking, actor=client_user)
     card = make_card(VISA)
     stripe_client.v1.payment_methods.attach(
@@ -285,19 +287,41 @@ def test_processing_a_succeeded_event_costs_at_most_twelve_statements(
     with django_capture_on_commit_callbacks(execute=False):
         assert _signed_post(client, payload).status_code == 200
     row = WebhookEvent.objects.get(stripe_event_id=payload["id"])
+    # The notifications' task is queued, not run: its statements are its own.
+    queued = []
+    monkeypatch.setattr(
+        tasks.create_notifications, "delay", lambda *args: queued.append(args)
+    )
+    broadcasts = []
+    send = realtime.broadcast_booking
+    monkeypatch.setattr(
+        realtime,
+        "broadcast_booking",
+        lambda booking_id: [
+            broadcasts.append(booking_id),
+            send(booking_id),
+        ],
+    )
 
-    with CaptureQueriesContext(connection) as queries:
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         webhook_event_process(event_pk=row.pk)
 
     payment.refresh_from_db()
+    booking.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
-    assert LedgerEntry.objects.filter(payment=payment).count() >= 4
+    assert booking.status == Booking.Status.CONFIRMED
+    assert LedgerEntry.objects.filter(payment=payment).count() == 4
     statements = [
         q["sql"]
         for q in queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
     ]
     assert len(statements) <= 12, "\n".join(statements)
+    assert broadcasts == [str(booking.pk)]
+    assert [args[:2] for args in queued] == [(str(booking.pk), "payment_succeeded")]
 
 
 # --- pages ------------------------------------------------------------------------
@@ -343,3 +367,40 @@ def test_bookings_api_does_not_grow_with_payments(paid, client_user):
     api = bearer_api(client_user)
     few, many = _few_then_many(paid, lambda: api.get("/api/bookings/").status_code)
     assert few == many
+
+
+# --- one live message per change --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broadcast_on_commit_once_per_booking_and_transaction(monkeypatch):
+    from django.db import transaction
+
+    sent = []
+    monkeypatch.setattr(realtime, "broadcast_booking", sent.append)
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+
+    with transaction.atomic():
+        realtime.broadcast_booking_on_commit(a)
+        realtime.broadcast_booking_on_commit(uuid.UUID(a))
+        realtime.broadcast_booking_on_commit(b)
+        assert sent == []
+    assert sent == [a, b]
+
+    sent.clear()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                realtime.broadcast_booking_on_commit(a)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        # The rolled-back savepoint took its registration along: this one counts.
+        realtime.broadcast_booking_on_commit(a)
+    assert sent == [a]
+
+    sent.clear()
+    with transaction.atomic():
+        realtime.broadcast_booking_on_commit(a)
+        transaction.set_rollback(True)
+    assert sent == []
