@@ -4,6 +4,10 @@ Bookings are read-only here: their status moves only through the services
 (the admin action below uses them), and their price is a snapshot.
 """
 
+from decimal import Decimal
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -20,6 +24,79 @@ from bookings.models import (
 )
 from payments import services as payment_services
 from payments.exceptions import PaymentError
+from payments.money import MoneyError, exponent, parse_amount, parse_rate_bps
+from payments.pricing import bps_to_percent
+
+
+class PercentRateField(forms.CharField):
+    """A rate typed in percent (``8.1``) and stored in basis points (``810``),
+    read by the one bounded parser (``payments.money``): Django's IntegerField
+    would take other scripts' digits ("٣" is 3)."""
+
+    def prepare_value(self, value: Any) -> Any:
+        # Stored basis points shown as the percentage people type.
+        return bps_to_percent(value) if isinstance(value, int) else value
+
+    def to_python(self, value: Any) -> int | None:
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        try:
+            return parse_rate_bps(text)
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+class CoachProfileAdminForm(forms.ModelForm):
+    vat_rate_bps = PercentRateField(label=_("VAT rate (%)"))
+    platform_fee_bps = PercentRateField(label=_("Platform fee (%)"))
+
+    class Meta:
+        model = CoachProfile
+        fields = [
+            "user",
+            "bio",
+            "time_zone",
+            "currency",
+            "vat_rate_bps",
+            "vat_included",
+            "platform_fee_bps",
+            "cancellation_window_hours",
+            "stripe_account_id",
+        ]
+
+
+class OfferingAdminForm(forms.ModelForm):
+    """The price typed in major units of the offering's currency (``49.90``)
+    and read by the bounded parser, like the coach's own form and the API."""
+
+    price = forms.CharField(
+        label=_("Price"),
+        max_length=32,
+        help_text=_("In the currency's major units, e.g. 49.90."),
+    )
+
+    class Meta:
+        model = Offering
+        # price_amount (minor units) is set from ``price`` in clean().
+        fields = ["coach", "title", "duration_minutes", "currency", "active"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            digits = exponent(self.instance.currency)
+            major = Decimal(self.instance.price_amount).scaleb(-digits)
+            self.initial["price"] = f"{major:.{digits}f}"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        currency, price = cleaned.get("currency"), cleaned.get("price")
+        if currency and price is not None:
+            try:
+                self.instance.price_amount = parse_amount(price, currency)
+            except MoneyError as exc:
+                self.add_error("price", str(exc))
+        return cleaned
 
 
 class AvailabilityWindowInline(admin.TabularInline):
@@ -29,6 +106,7 @@ class AvailabilityWindowInline(admin.TabularInline):
 
 @admin.register(CoachProfile)
 class CoachProfileAdmin(admin.ModelAdmin):
+    form = CoachProfileAdminForm
     list_display = [
         "user",
         "time_zone",
@@ -45,6 +123,7 @@ class CoachProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Offering)
 class OfferingAdmin(admin.ModelAdmin):
+    form = OfferingAdminForm
     list_display = [
         "title",
         "coach",

@@ -1,11 +1,47 @@
 """Forms of the coach pages: input shape only; the rules live in services."""
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from payments.money import exponent
+from payments.money import (
+    MAX_AMOUNT_MINOR,
+    MoneyError,
+    exponent,
+    parse_amount,
+    to_major,
+)
+
+
+class AmountField(forms.DecimalField):
+    """A price in major units of ``currency``, read by the one bounded parser.
+
+    Django's DecimalField hands the text to ``Decimal()``, which takes other
+    scripts' digits ("٣" is 3) and exponents; ``payments.money.parse_amount``
+    takes plain ASCII decimals only, up to Stripe's maximum charge.
+    """
+
+    def __init__(self, *, currency: str, **kwargs: Any):
+        self.currency = currency
+        digits = exponent(currency)
+        super().__init__(
+            decimal_places=digits,
+            min_value=Decimal(1).scaleb(-digits),
+            max_value=Decimal(MAX_AMOUNT_MINOR).scaleb(-digits),
+            **kwargs,
+        )
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value in self.empty_values:
+            return None
+        try:
+            minor = parse_amount(str(value).strip(), self.currency)
+        except MoneyError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
+        return Decimal(to_major(minor, self.currency))
 
 
 class OfferingForm(forms.Form):
@@ -34,13 +70,10 @@ class OfferingForm(forms.Form):
     def __init__(self, *args, currency: str, vat_included: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
-        digits = exponent(currency)
         # Built here: its decimals (and the input's step) are the currency's.
-        self.fields["price"] = forms.DecimalField(
+        self.fields["price"] = AmountField(
+            currency=currency,
             label=_("Price (%(currency)s)") % {"currency": currency},
-            max_digits=12,
-            decimal_places=digits,
-            min_value=Decimal(1).scaleb(-digits),
             help_text=(
                 _("What the client pays, VAT included.")
                 if vat_included

@@ -2,7 +2,9 @@
 
 import json
 import logging
+import time
 import uuid
+from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -13,7 +15,13 @@ from payments import realtime, selectors
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
-MAX_SUBSCRIPTIONS = 200
+# One page follows a few bookings; a coach's list page at most a page of them.
+MAX_SUBSCRIPTIONS = 50
+# Every message we expect is well under 200 bytes.
+MAX_FRAME_CHARS = 4096
+# Subscribe and unsubscribe read the database: at most this many per window.
+MAX_SUBSCRIBE_MESSAGES = 60
+SUBSCRIBE_WINDOW_SECONDS = 60.0
 
 
 class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
@@ -25,9 +33,14 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
     and its other subscriptions stay up. A logout closes it (4401).
     """
 
+    @classmethod
+    async def encode_json(cls, content) -> str:
+        return realtime.encode(content)
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.subscriptions: set[str] = set()
+        self.subscribe_times: deque[float] = deque()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -42,6 +55,13 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
             )
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if len(text_data or bytes_data or "") > MAX_FRAME_CHARS:
+            # Refused before parsing: a huge frame costs nothing but its read.
+            await self._error(
+                "message_too_large",
+                f"Messages are at most {MAX_FRAME_CHARS} characters.",
+            )
+            return
         try:
             content = json.loads(text_data or "")
         except (TypeError, ValueError):
@@ -56,6 +76,12 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
         kind = content.get("type")
         if kind == "ping":
             await self.send_json({"type": "pong"})
+        elif kind in ("subscribe", "unsubscribe") and not self._within_rate():
+            await self._error(
+                "rate_limited",
+                "Too many subscribe messages. Try again in a minute.",
+                bookingId=str(content.get("bookingId"))[:50],
+            )
         elif kind == "subscribe":
             await self._subscribe(content.get("bookingId"))
         elif kind == "unsubscribe":
@@ -113,6 +139,19 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
         )
         self.subscriptions.discard(booking_id)
         await self.send_json({"type": "unsubscribed", "bookingId": booking_id})
+
+    def _within_rate(self) -> bool:
+        """Count a subscribe or unsubscribe; False once the window is full."""
+        now = time.monotonic()
+        while (
+            self.subscribe_times
+            and now - self.subscribe_times[0] > SUBSCRIBE_WINDOW_SECONDS
+        ):
+            self.subscribe_times.popleft()
+        if len(self.subscribe_times) >= MAX_SUBSCRIBE_MESSAGES:
+            return False
+        self.subscribe_times.append(now)
+        return True
 
     async def payment_status(self, event):
         """A broadcast from ``payments.realtime`` (type ``payment.status``)."""

@@ -74,6 +74,13 @@ class GatewayError(PaymentError):
     http_status = 502
 
 
+class StripeObjectMissing(GatewayError):
+    """Stripe has no object with the id we were given (``resource_missing``)."""
+
+    code = "not_found"
+    http_status = 404
+
+
 class CardDeclined(GatewayError):
     code = "card_declined"
     http_status = 402
@@ -102,6 +109,13 @@ class ProviderUnavailable(GatewayError):
 
 class WebhookSignatureInvalid(PaymentError):
     code = "invalid_signature"
+    http_status = 400
+
+
+class WebhookEventInvalid(PaymentError):
+    """A correctly signed body that is not a Stripe event we can store."""
+
+    code = "invalid_event"
     http_status = 400
 
 

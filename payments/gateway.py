@@ -10,8 +10,11 @@ embedded mode can point the SDK at localstripe (``STRIPE_API_BASE``).
 import functools
 import hashlib
 import hmac
+import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +23,12 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
-from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
+from payments.exceptions import (
+    CardDeclined,
+    GatewayError,
+    ProviderUnavailable,
+    StripeObjectMissing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +126,12 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
-def _call(operation: str, fn: Callable[[], T]) -> T:
-    """Run one Stripe call under our retry policy and error mapping."""
+def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) -> T:
+    """Run one Stripe call under our retry policy and error mapping.
+
+    ``id_from_caller``: the call's object id came from outside (a card id from
+    Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
+    """
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
@@ -155,6 +167,22 @@ def _call(operation: str, fn: Callable[[], T]) -> T:
                 raise ProviderUnavailable(
                     "The payment provider is not reachable right now. Try again shortly.",
                     operation=operation,
+                ) from exc
+            if id_from_caller and (
+                exc.code == "resource_missing" or exc.http_status == 404
+            ):
+                # An id from outside that Stripe does not know (localstripe
+                # answers 404 without a code): the caller's mistake, not ours.
+                logger.info(
+                    "stripe.missing operation=%s status=%s code=%s",
+                    operation,
+                    exc.http_status,
+                    exc.code,
+                )
+                raise StripeObjectMissing(
+                    "No such object at the payment provider.",
+                    stripe_code=exc.code or "resource_missing",
+                    http_status=exc.http_status,
                 ) from exc
             logger.error(
                 "stripe.error operation=%s status=%s code=%s",
@@ -283,6 +311,7 @@ def payment_method_retrieve(payment_method_id: str) -> Card:
     pm = _call(
         "payment_method.retrieve",
         lambda: _client().v1.payment_methods.retrieve(payment_method_id),
+        id_from_caller=True,
     )
     return _card(pm.to_dict())
 
@@ -298,6 +327,7 @@ def payment_method_attach(
             params={"customer": customer_id},
             options=_opts(idempotency_key),
         ),
+        id_from_caller=True,
     )
     return _card(pm.to_dict())
 
@@ -472,16 +502,33 @@ class WebhookEventData:
         return (self.payload.get("data") or {}).get("object") or {}
 
 
+# An event id and type as Stripe makes them; anything else is not an event.
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}", re.ASCII)
+_EVENT_TYPE = re.compile(r"[a-z0-9_.]{1,100}", re.ASCII)
+# Stripe began in 2010; an event "created" outside 2010..2100 is not Stripe's
+# (and would not fit a datetime).
+_CREATED_MIN = 1_262_304_000
+_CREATED_MAX = 4_102_444_800
+_SIGNATURE_HEADER_MAX = 2000
+
+
 def parse_webhook(payload: bytes, signature: str) -> WebhookEventData:
     """Verify a webhook's ``Stripe-Signature`` and return the event.
 
-    Raises WebhookSignatureInvalid for a missing, wrong or stale (older than
-    five minutes) signature, or a body that is not an event.
+    Raises WebhookSignatureInvalid for a missing or wrong signature, or one
+    whose time is more than five minutes off in either direction (Stripe's
+    SDK only refuses old ones; a time in the future would let a captured
+    request be replayed for longer). Raises WebhookEventInvalid for a signed
+    body that is not a Stripe event we can store (not an object, no event id
+    or type, a ``created`` that is no time, values a database cannot hold).
     """
-    from payments.exceptions import WebhookSignatureInvalid
+    from payments.exceptions import WebhookEventInvalid, WebhookSignatureInvalid
 
     try:
-        event = stripe.Webhook.construct_event(
+        sent_at = _signature_time(signature)
+        if sent_at > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+            raise ValueError("Signature timestamp is in the future.")
+        stripe.WebhookSignature.verify_header(
             payload,
             signature,
             settings.STRIPE_WEBHOOK_SECRET,
@@ -489,14 +536,73 @@ def parse_webhook(payload: bytes, signature: str) -> WebhookEventData:
         )
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise WebhookSignatureInvalid("The webhook signature is not valid.") from exc
-    data = event.to_dict()
-    if not data.get("id") or not data.get("type"):
-        raise WebhookSignatureInvalid("The webhook body is not a Stripe event.")
+    try:
+        return _webhook_event(payload)
+    except (ValueError, TypeError, RecursionError) as exc:
+        # UnicodeError is a ValueError; RecursionError: "[[[[...". The message
+        # says what is wrong, never echoes the payload.
+        raise WebhookEventInvalid(
+            "The webhook body is not a Stripe event.", reason=str(exc)[:200]
+        ) from None
+
+
+def _signature_time(header: str) -> int:
+    """The ``t=`` of a ``Stripe-Signature`` header, read without trusting it."""
+    if not header or len(header) > _SIGNATURE_HEADER_MAX:
+        raise ValueError("No usable Stripe-Signature header.")
+    for item in header.split(","):
+        key, _sep, value = item.partition("=")
+        if key.strip() == "t" and value.isascii() and value.isdigit():
+            if len(value) > 12:
+                raise ValueError("Signature timestamp out of range.")
+            return int(value)
+    raise ValueError("Signature header without a timestamp.")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("A number in the event is out of range.")
+    return value
+
+
+def _webhook_event(payload: bytes) -> WebhookEventData:
+    """Parse and check a signed body; raise ValueError/TypeError if unusable."""
+    data = json.loads(
+        payload, parse_constant=_refuse_constant, parse_float=_finite_float
+    )
+    if not isinstance(data, dict):
+        raise ValueError("The event is not a JSON object.")
+    event_id, event_type = data.get("id"), data.get("type")
+    if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
+        raise ValueError("The event has no valid id.")
+    if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+        raise ValueError("The event has no valid type.")
+    created = data.get("created")
+    if isinstance(created, bool) or not isinstance(created, int):
+        raise ValueError("The event's created time is not an integer.")
+    if not _CREATED_MIN <= created <= _CREATED_MAX:
+        raise ValueError("The event's created time is out of range.")
+    livemode = data.get("livemode", False)
+    if not isinstance(livemode, bool):
+        raise ValueError("The event's livemode is not a boolean.")
+    body = data.get("data")
+    if not isinstance(body, dict) or not isinstance(body.get("object"), dict):
+        raise ValueError("The event has no data object.")
+    # What the database must store as it is: PostgreSQL's jsonb refuses NUL
+    # characters, and no database takes half of a UTF-16 surrogate pair.
+    if "\\u0000" in json.dumps(data):
+        raise ValueError("The event contains a NUL character.")
+    json.dumps(data, ensure_ascii=False).encode("utf-8")
     return WebhookEventData(
-        id=data["id"],
-        type=data["type"],
-        created=int(data.get("created") or 0),
-        livemode=bool(data.get("livemode")),
+        id=event_id,
+        type=event_type,
+        created=created,
+        livemode=livemode,
         payload=data,
     )
 

@@ -8,9 +8,9 @@ of a base B: ``G = B + round_half_up(B * r / 100)``. Always
 """
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from payments.money import MoneyError, normalize_currency
+from payments.money import MoneyError, normalize_currency, parse_rate_bps
 
 BPS_PER_PERCENT = 100
 MAX_RATE_BPS = 100 * BPS_PER_PERCENT
@@ -25,19 +25,14 @@ def round_half_up_div(numerator: int, denominator: int) -> int:
 
 
 def percent_to_bps(percent: Decimal | int | str) -> int:
-    """``8.1`` -> ``810``. At most two decimals, between 0 and 100 %."""
-    if isinstance(percent, float | bool):
+    """``8.1`` -> ``810``. At most two decimals, between 0 and 100 %.
+
+    The bounded parser of ``payments.money``; floats are refused here (JSON
+    numbers go through ``money.parse_rate_bps`` at the edge).
+    """
+    if isinstance(percent, float):
         raise MoneyError("Rates must be given as integers, strings or Decimals.")
-    try:
-        value = Decimal(str(percent)) * BPS_PER_PERCENT
-    except InvalidOperation as exc:
-        raise MoneyError(f"{percent!r} is not a percentage.") from exc
-    if not value.is_finite() or value != value.to_integral_value():
-        raise MoneyError(f"{percent!r} has more than two decimals.")
-    bps = int(value)
-    if not 0 <= bps <= MAX_RATE_BPS:
-        raise MoneyError(f"{percent!r} is not between 0 and 100 %.")
-    return bps
+    return parse_rate_bps(percent)
 
 
 def bps_to_percent(bps: int) -> int | Decimal:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from bookings.exceptions import BookingNotAllowed, InvalidPrice
 from bookings.models import CoachProfile, Offering
-from payments.money import MoneyError, exponent, to_minor
+from payments.money import MoneyError, parse_amount
 
 # The package logs under one name, the one log configuration and tests use.
 logger = logging.getLogger("bookings.services")
@@ -30,9 +30,9 @@ def offering_create(
     """Create an active offering for ``coach`` at ``price`` (major units).
 
     The currency is the coach's (their profile's); the price is converted to
-    minor units exactly (``payments.money.to_minor``) and must be more than
-    zero, with no more decimals than the currency has. Only the coach
-    themselves or an admin may do it.
+    minor units exactly (``payments.money.parse_amount``) and must be more
+    than zero and at most Stripe's maximum charge, with no more decimals than
+    the currency has. Only the coach themselves or an admin may do it.
 
     Raises BookingNotAllowed (403) for anyone else or a coach without a
     profile, InvalidPrice (400) for a bad price, ValidationError (from
@@ -140,15 +140,14 @@ def _check_may_manage_offerings(*, coach: User, actor: User) -> None:
 
 
 def _price_to_minor(price: Decimal | int | str, currency: str) -> int:
-    """Major units to minor units; raises InvalidPrice (400) with ``field="price"``."""
+    """Major units to minor units through the bounded parser (at most the
+    currency's decimals, more than zero, at most Stripe's maximum charge);
+    raises InvalidPrice (400) with ``field="price"``."""
     try:
-        amount = to_minor(price, currency)
-    except MoneyError:
+        return parse_amount(price, currency)
+    except MoneyError as exc:
         raise InvalidPrice(
-            _("Enter a price in %(currency)s with at most %(digits)d decimals.")
-            % {"currency": currency, "digits": exponent(currency)},
+            _("Enter a price in %(currency)s: %(error)s")
+            % {"currency": currency, "error": exc},
             field="price",
         ) from None
-    if amount <= 0:
-        raise InvalidPrice(_("The price must be more than zero."), field="price")
-    return amount

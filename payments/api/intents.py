@@ -19,14 +19,59 @@ from bookings.models import Booking
 from payments import selectors, services
 from payments.api.common import (
     PRICE_EXAMPLE,
+    MajorAmountField,
     PaymentsThrottle,
+    PercentField,
     StrictUUIDField,
+    StripeIdField,
+    amount_in_currency,
     intent_object,
     parse_uuid,
     validated,
 )
 from payments.exceptions import PaymentNotFound
 from payments.money import to_major
+
+_CURRENCY = r"^[A-Za-z]{3}\Z"
+
+
+class _PriceAmountInput(serializers.Serializer):
+    amount = MajorAmountField(required=False)
+    currency = serializers.RegexField(_CURRENCY, required=False)
+
+
+class _VatInput(serializers.Serializer):
+    rate = PercentField(required=False)
+    included = serializers.BooleanField(required=False)
+
+
+class _PlatformFeeInput(serializers.Serializer):
+    percentage = PercentField(required=False)
+
+
+@extend_schema_serializer(component_name="PriceInput")
+class PriceInputSerializer(serializers.Serializer):
+    """The seed's price object as a client may send it, to be checked against
+    the booking's price. Every number goes through the bounded parser."""
+
+    base = _PriceAmountInput(required=False)
+    final = _PriceAmountInput(required=False)
+    currency = serializers.RegexField(_CURRENCY, required=False)
+    vat = _VatInput(required=False)
+    platformFee = _PlatformFeeInput(required=False)
+
+
+def _check_price_decimals(price: dict[str, Any], booking: Booking) -> None:
+    """The price's amounts have no more decimals than its currency allows."""
+    currency = (
+        price.get("currency")
+        or (price.get("final") or {}).get("currency")
+        or booking.currency
+    )
+    for part in ("base", "final"):
+        amount = (price.get(part) or {}).get("amount")
+        if amount is not None:
+            amount_in_currency(amount, currency, field=f"price.{part}.amount")
 
 
 class PaymentCreateIntentApi(APIView):
@@ -36,7 +81,7 @@ class PaymentCreateIntentApi(APIView):
     @extend_schema_serializer(component_name="CreateIntentInput")
     class InputSerializer(serializers.Serializer):
         bookingId = StrictUUIDField()
-        price = serializers.DictField(required=False)
+        price = PriceInputSerializer(required=False)
 
     @extend_schema(
         summary="Create (or return) the payment intent of a booking",
@@ -90,6 +135,8 @@ class PaymentCreateIntentApi(APIView):
         ).first()
         if booking is None:
             raise PaymentNotFound(_("Booking not found."))
+        if data.get("price") is not None:
+            _check_price_decimals(data["price"], booking)
         payment, intent = services.payment_create_intent(
             booking=booking, actor=request.user, requested_price=data.get("price")
         )
@@ -114,8 +161,8 @@ class PaymentConfirmApi(APIView):
 
     @extend_schema_serializer(component_name="ConfirmInput")
     class InputSerializer(serializers.Serializer):
-        paymentIntentId = serializers.CharField(max_length=255)
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentIntentId = StripeIdField("pi_")
+        paymentMethodId = StripeIdField("pm_")
         saveCard = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(

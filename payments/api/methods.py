@@ -15,7 +15,13 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from payments import selectors, services
-from payments.api.common import PaymentsThrottle, parse_uuid, validated
+from payments.api.common import (
+    PaymentsThrottle,
+    StripeIdField,
+    check_stripe_id,
+    parse_uuid,
+    validated,
+)
 from payments.exceptions import PaymentNotFound
 from payments.models import SavedPaymentMethod
 
@@ -52,7 +58,7 @@ class PaymentMethodCreateApi(APIView):
 
     @extend_schema_serializer(component_name="PaymentMethodInput")
     class InputSerializer(serializers.Serializer):
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentMethodId = StripeIdField("pm_")
         isDefault = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
@@ -105,7 +111,9 @@ class PaymentMethodItemApi(APIView):
     )
     def delete(self, request: Request, item_id: str) -> Response:
         services.payment_method_detach(
-            user=request.user, payment_method_id=item_id, actor=request.user
+            user=request.user,
+            payment_method_id=check_stripe_id(item_id, "pm_", field="methodId"),
+            actor=request.user,
         )
         return Response(_methods_body(request.user))
 
@@ -116,7 +124,7 @@ class PaymentMethodDefaultApi(APIView):
 
     @extend_schema_serializer(component_name="DefaultPaymentMethodInput")
     class InputSerializer(serializers.Serializer):
-        paymentMethodId = serializers.CharField(max_length=255)
+        paymentMethodId = StripeIdField("pm_")
 
     @extend_schema(
         summary="Make one of your saved cards the default",

@@ -13,10 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import selectors, services
-from payments.api.common import MajorAmountField, PaymentsThrottle, validated
-from payments.exceptions import InvalidRefund, PaymentNotFound
+from payments.api.common import (
+    MajorAmountField,
+    PaymentsThrottle,
+    StripeIdField,
+    amount_in_currency,
+    validated,
+)
+from payments.exceptions import PaymentNotFound
 from payments.models import Refund
-from payments.money import MoneyError, to_minor
 
 
 class PaymentRefundApi(APIView):
@@ -25,7 +30,7 @@ class PaymentRefundApi(APIView):
 
     @extend_schema_serializer(component_name="RefundInput")
     class InputSerializer(serializers.Serializer):
-        paymentIntentId = serializers.CharField(max_length=255)
+        paymentIntentId = StripeIdField("pi_")
         amount = MajorAmountField(required=False)
         reason = serializers.ChoiceField(choices=Refund.Reason.values)
         note = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -75,10 +80,9 @@ class PaymentRefundApi(APIView):
             raise PaymentNotFound(_("Payment not found."))
         amount = None
         if "amount" in data:
-            try:
-                amount = to_minor(data["amount"], payment.currency)
-            except MoneyError as exc:
-                raise InvalidRefund(str(exc), field="amount") from exc
+            amount = amount_in_currency(
+                data["amount"], payment.currency, field="amount"
+            )
         refund = services.payment_refund_request(
             payment=payment,
             amount=amount,

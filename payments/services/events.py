@@ -17,6 +17,7 @@ from payments import gateway
 from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
 from payments.models import CHARGED, Payment, WebhookEvent
+from payments.money import parse_minor
 from payments.services import _core
 from payments.services.methods import payment_method_forget
 from payments.services.refunds import refund_apply_stripe
@@ -197,15 +198,61 @@ def webhook_events_due(*, now: datetime | None = None) -> list[int]:
 
 def _on_intent(event: WebhookEventData) -> None:
     payment = _core.payment_for_stripe_object(event.object)
+    try:
+        # Amounts in the event go through the one bounded parser first (a
+        # float or a 400-digit number is no amount of Stripe's).
+        parse_minor(event.object.get("amount"))
+        if event.object.get("amount_received") is not None:
+            parse_minor(event.object["amount_received"])
+        intent = gateway.intent_from_payload(event.object)
+        doubt = _intent_doubt(payment, intent, event.object)
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        intent, doubt = None, f"unreadable: {exc}"[:200]
+    if doubt:
+        # A signed event is still only a message: when it disagrees with what
+        # we asked Stripe for, Stripe's own copy of the intent decides.
+        logger.warning(
+            "webhook.intent_doubted event=%s payment=%s reason=%s",
+            event.id,
+            payment.pk,
+            doubt,
+        )
+        intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
     payment_apply_intent_state(
         payment=payment,
-        intent=gateway.intent_from_payload(event.object),
+        intent=intent,
         cause=f"webhook:{event.type}",
         stripe_event_id=event.id,
     )
 
 
+def _intent_doubt(payment: Payment, intent: gateway.IntentResult, obj: dict) -> str:
+    """Why an intent delivered in an event is not what we expect, or ``""``.
+
+    Our payment fixes the intent id, amount, currency and the booking in the
+    metadata; a charged intent has received exactly its amount (we capture
+    automatically and in full).
+    """
+    metadata = obj.get("metadata")
+    booking_id = metadata.get("booking_id") if isinstance(metadata, dict) else None
+    if intent.id != payment.stripe_payment_intent_id:
+        return "intent id"
+    if intent.amount != payment.amount:
+        return "amount"
+    if intent.currency.upper() != payment.currency.upper():
+        return "currency"
+    if booking_id != str(payment.booking_id):
+        return "booking id"
+    if intent.status == "succeeded" and intent.amount_received != payment.amount:
+        return "amount received"
+    return ""
+
+
 def _on_refund(event: WebhookEventData) -> None:
+    # A refund's amount goes through the bounded parser before any record is
+    # made of it; a refund with no integer amount in range is no refund of
+    # Stripe's (the event fails, is retried and dead-lettered for a person).
+    parse_minor(event.object.get("amount"))
     refund_apply_stripe(refund=event.object, stripe_event_id=event.id, cause=event.type)
 
 
@@ -217,6 +264,7 @@ def _on_charge_refunded(event: WebhookEventData) -> None:
         # Newer API versions leave the list out of the charge: ask for it.
         refunds = gateway.refunds_for_intent(payment.stripe_payment_intent_id)
     for refund in refunds:
+        parse_minor(refund.get("amount"))
         refund_apply_stripe(refund=refund, stripe_event_id=event.id, cause=event.type)
 
 

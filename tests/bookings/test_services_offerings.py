@@ -42,7 +42,10 @@ def test_offering_create_in_a_zero_decimal_currency_keeps_whole_units():
     assert (offering.price_amount, offering.currency) == (12000, "JPY")
 
 
-@pytest.mark.parametrize("price", ["100.005", "0", "-5", "abc", "0.00"])
+@pytest.mark.parametrize(
+    "price",
+    ["100.005", "0", "-5", "abc", "0.00", "9e999990", "\u0663", "1000000", "1E2"],
+)
 def test_offering_create_with_a_bad_price_is_refused(coach, price):
     with pytest.raises(InvalidPrice) as caught:
         services.offering_create(

@@ -314,12 +314,33 @@ def test_coach_offerings_create_with_htmx_swaps_the_panel(as_coach, coach):
         (
             {"title": "T", "duration_minutes": "60", "price": "10.555"},
             "price",
-            "no more than 2 decimal places",
+            "at most 2 decimals",
         ),
         (
             {"title": "T", "duration_minutes": "60", "price": "0"},
             "price",
-            "greater than or equal to 0.01",
+            "more than zero",
+        ),
+        # Hostile input: the same bounded parser as the API (payments.money).
+        (
+            {"title": "T", "duration_minutes": "60", "price": "9e999990"},
+            "price",
+            "plain number",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "\u0663"},
+            "price",
+            "plain number",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "1000000"},
+            "price",
+            "at most CHF 999,999.99",
+        ),
+        (
+            {"title": "T", "duration_minutes": "60", "price": "-5"},
+            "price",
+            "without a sign",
         ),
     ],
 )

@@ -228,9 +228,7 @@ def test_coach_adds_an_offering_by_keyboard_with_errors_at_their_fields(
     price = page.get_by_label("Price (CHF)")
     expect(price).to_have_attribute("aria-invalid", "true")
     expect(price).to_be_focused()
-    expect(form.locator("#id_price_error")).to_have_text(
-        "Ensure that there are no more than 2 decimal places."
-    )
+    expect(form.locator("#id_price_error")).to_have_text("Enter at most 2 decimals.")
     expect(page.get_by_label("Title")).to_have_value("Career deep dive")
 
     price.fill("150.50")

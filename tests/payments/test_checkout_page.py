@@ -49,9 +49,10 @@ def test_checkout_states_free_cancellation_deadline_in_the_viewers_zone(
 
 
 def test_checkout_in_another_zone_names_that_zone(booking, client_user):
-    html = browser_for(client_user).get(
-        f"/bookings/{booking.pk}/checkout/?tz=America/New_York"
-    )
+    # The viewer's own zone (their profile), whatever the coach's zone is.
+    client_user.time_zone = "America/New_York"
+    client_user.save(update_fields=["time_zone"])
+    html = browser_for(client_user).get(f"/bookings/{booking.pk}/checkout/")
     deadline = (booking.starts_at - dt.timedelta(hours=24)).astimezone(
         zoneinfo.ZoneInfo("America/New_York")
     )

@@ -290,3 +290,132 @@ def test_a_rolled_back_change_is_never_announced(client_user, booking):
         await socket.disconnect()
 
     run(scenario)
+
+
+# --- Amounts that are not whole francs -------------------------------------------
+
+
+@pytest.fixture
+def fractional_booking(coach, client_user, localstripe_url):
+    from bookings import services as booking_services
+    from tests.factories import OfferingFactory
+    from tests.payments.conftest import next_slot
+
+    offering = OfferingFactory(coach=coach, title="Short check-in", price_amount=4990)
+    return booking_services.booking_create(
+        client=client_user, offering=offering, starts_at=next_slot(4), actor=client_user
+    )
+
+
+@pytest.mark.parametrize("who", ["client_user", "coach"])
+def test_fractional_amounts_reach_payer_and_coach_as_the_api_shows_them(
+    request, client_user, fractional_booking, make_card, who
+):
+    from rest_framework.test import APIClient
+
+    booking = fractional_booking
+    user = request.getfixturevalue(who)
+
+    def api_status() -> dict:
+        api = APIClient()
+        api.force_authenticate(user)
+        return api.get(f"/api/payments/status/{booking.pk}").json()["payment"]
+
+    async def scenario():
+        socket = await connect(bearer(user))
+        payment, _ = await sync_to_async(services.payment_create_intent)(
+            booking=booking, actor=client_user
+        )
+        card = await sync_to_async(make_card)(VISA)
+        await sync_to_async(services.payment_confirm)(
+            payment=payment, payment_method_id=card, actor=client_user
+        )
+        # Snapshot of a paid CHF 49.90 booking: the socket stays open.
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(booking.pk)})
+        snapshot = await socket.receive_json_from()
+        assert (snapshot["amount"], snapshot["amountRefunded"]) == (49.9, 0)
+
+        # A pushed change with a refund of CHF 0.50.
+        await sync_to_async(services.payment_refund)(
+            payment=payment, amount=50, reason="duplicate", actor=booking.coach
+        )
+        pushed = await socket.receive_json_from()
+        while not await socket.receive_nothing(timeout=0.3):
+            pushed = await socket.receive_json_from()
+        assert (pushed["amount"], pushed["amountRefunded"]) == (49.9, 0.5)
+        http = await sync_to_async(api_status)()
+        assert (pushed["amount"], pushed["amountRefunded"]) == (
+            http["amount"],
+            http["amountRefunded"],
+        )
+        # Still up after both.
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from() == {"type": "pong"}
+        await socket.disconnect()
+
+    run(scenario)
+
+
+# --- Limits: frame size, subscriptions, subscribe rate ------------------------------
+
+
+@pytest.mark.parametrize("size", [4097, 1_000_000])
+def test_oversized_frames_get_an_error_and_the_socket_stays_up(client_user, size):
+    async def scenario():
+        socket = await connect(bearer(client_user))
+        padding = "x" * size
+        await socket.send_to(text_data=f'{{"type": "ping", "pad": "{padding}"}}')
+        error = await socket.receive_json_from()
+        assert (error["type"], error["code"]) == ("error", "message_too_large")
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from() == {"type": "pong"}
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_subscriptions_per_socket_are_capped(monkeypatch, coach, make_booking):
+    from payments import consumers
+
+    monkeypatch.setattr(consumers, "MAX_SUBSCRIPTIONS", 1)
+    first, second = make_booking(hour=9), make_booking(hour=12)
+
+    async def scenario():
+        socket = await connect(bearer(coach))
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(first.pk)})
+        assert (await socket.receive_json_from())["type"] == "payment.status"
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(second.pk)})
+        error = await socket.receive_json_from()
+        assert (error["type"], error["code"]) == ("error", "too_many_subscriptions")
+        # Subscribing again to one it has is fine; so is making room.
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(first.pk)})
+        assert (await socket.receive_json_from())["bookingId"] == str(first.pk)
+        await socket.send_json_to({"type": "unsubscribe", "bookingId": str(first.pk)})
+        assert (await socket.receive_json_from())["type"] == "unsubscribed"
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(second.pk)})
+        assert (await socket.receive_json_from())["bookingId"] == str(second.pk)
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_subscribe_messages_are_rate_limited(monkeypatch, client_user, booking):
+    from payments import consumers
+
+    monkeypatch.setattr(consumers, "MAX_SUBSCRIBE_MESSAGES", 3)
+
+    async def scenario():
+        socket = await connect(bearer(client_user))
+        for _ in range(3):
+            await socket.send_json_to(
+                {"type": "subscribe", "bookingId": str(booking.pk)}
+            )
+            assert (await socket.receive_json_from())["type"] == "payment.status"
+        await socket.send_json_to({"type": "subscribe", "bookingId": str(booking.pk)})
+        error = await socket.receive_json_from()
+        assert (error["type"], error["code"]) == ("error", "rate_limited")
+        await socket.send_json_to({"type": "ping"})
+        assert await socket.receive_json_from() == {"type": "pong"}
+        await socket.disconnect()
+
+    run(scenario)

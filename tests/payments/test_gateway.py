@@ -12,7 +12,12 @@ import uuid
 import pytest
 
 from payments import gateway, services
-from payments.exceptions import CardDeclined, GatewayError, ProviderUnavailable
+from payments.exceptions import (
+    CardDeclined,
+    GatewayError,
+    ProviderUnavailable,
+    StripeObjectMissing,
+)
 from tests import factories, faultproxy
 from tests.payments.conftest import DECLINED_AT_CHARGE, VISA
 
@@ -286,3 +291,12 @@ def test_payment_flow_mutating_calls_carry_idempotency_keys_from_our_ids(
         ),
         ("/v1/refunds", f"refund:{refund.pk}:create"),
     ]
+
+
+def test_card_id_stripe_does_not_know_is_not_found_not_a_gateway_failure(fault_proxy):
+    # The card id came from outside (Stripe.js or an API client): Stripe's
+    # resource_missing (localstripe: a bare 404) is the caller's 404.
+    with pytest.raises(StripeObjectMissing) as caught:
+        gateway.payment_method_retrieve("pm_doesnotexist")
+    assert (caught.value.http_status, caught.value.code) == (404, "not_found")
+    assert len(fault_proxy.requests) == 1
