@@ -741,6 +741,10 @@ def soak(args, procs, ports, data, payments, work) -> dict:
 
     loop = asyncio.new_event_loop()
     socks = loop.run_until_complete(hold_sockets())
+    # The sockets live on (keep-alive pings answered) in a thread of their own.
+    import threading
+
+    threading.Thread(target=loop.run_forever, daemon=True).start()
     slice_s = min(60, args.soak)
     while time.monotonic() - start < args.soak:
         take = [payments.pop() for _ in range(int(slice_s * 10))]
@@ -774,7 +778,6 @@ def soak(args, procs, ports, data, payments, work) -> dict:
         st["webhook"] = next(
             json.loads(x[5:]) for x in out.splitlines() if x.startswith("JSON:")
         )
-        loop.run_until_complete(asyncio.sleep(0))
         st["rss_mib"] = {
             name: rss_kb(procs.pids(name))[0] // 1024 for name in procs.groups
         }
@@ -786,7 +789,12 @@ def soak(args, procs, ports, data, payments, work) -> dict:
             f"webhook p99 {st['webhook']['p99_ms']:.0f} ms, rss {st['rss_mib']}"
         )
     open_socks = sum(1 for ws in socks if ws.state.name == "OPEN")
-    loop.run_until_complete(asyncio.gather(*(ws.close() for ws in socks)))
+
+    async def close_all():
+        await asyncio.gather(*(ws.close() for ws in socks), return_exceptions=True)
+
+    asyncio.run_coroutine_threadsafe(close_all(), loop).result(timeout=60)
+    loop.call_soon_threadsafe(loop.stop)
     requests = sum(s[k]["requests"] for s in slices for k in ("status", "webhook"))
     errors = sum(
         s[k]["non2xx"] + s[k]["socket_errors"]
