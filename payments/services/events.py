@@ -42,17 +42,24 @@ def webhook_event_store(*, event: WebhookEventData) -> tuple[WebhookEvent, bool]
     created_at = (
         datetime.fromtimestamp(event.created, tz=UTC) if event.created else None
     )
+    fields = {
+        "stripe_event_id": event.id,
+        "type": event.type,
+        "payload": event.payload,
+        "livemode": event.livemode,
+        "stripe_created_at": created_at,
+        "status": _E.PENDING if event.type in HANDLERS else _E.IGNORED,
+        "processed_at": None if event.type in HANDLERS else timezone.now(),
+    }
     try:
-        with transaction.atomic():
-            row = WebhookEvent.objects.create(
-                stripe_event_id=event.id,
-                type=event.type,
-                payload=event.payload,
-                livemode=event.livemode,
-                stripe_created_at=created_at,
-                status=_E.PENDING if event.type in HANDLERS else _E.IGNORED,
-                processed_at=None if event.type in HANDLERS else timezone.now(),
-            )
+        if transaction.get_connection().in_atomic_block:
+            # In a caller's transaction a duplicate must not break it: savepoint.
+            with transaction.atomic():
+                row = WebhookEvent.objects.create(**fields)
+        else:
+            # Autocommit (the webhook request): the one INSERT is its own
+            # transaction, without BEGIN and COMMIT round trips around it.
+            row = WebhookEvent.objects.create(**fields)
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_event_id=event.id), False
     logger.info(

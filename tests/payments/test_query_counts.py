@@ -262,6 +262,28 @@ def test_webhook_ingest_is_one_insert(client, django_capture_on_commit_callbacks
     assert WebhookEvent.objects.filter(stripe_event_id=payload["id"]).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_webhook_ingest_under_autocommit_is_one_statement_and_dedupes(
+    client, every_statement, monkeypatch
+):
+    """As in production (no test transaction around the request): the INSERT
+    is its own transaction, no BEGIN/COMMIT around it; a redelivery is a 200
+    duplicate, stored once."""
+    queued = []
+    monkeypatch.setattr(tasks.process_webhook_event, "delay", queued.append)
+    payload = _event("payment_intent.succeeded", {"id": "pi_unknown"})
+
+    first = _signed_post(client, payload)
+    statements = list(every_statement)
+    again = _signed_post(client, payload)
+
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+    assert len(statements) == 1 and statements[0].startswith("INSERT"), statements
+    assert WebhookEvent.objects.filter(stripe_event_id=payload["id"]).count() == 1
+    assert len(queued) == 1
+
+
 @pytest.mark.django_db
 def test_processing_a_succeeded_event_is_twelve_statements_one_broadcast_one_task(
     client,
