@@ -30,6 +30,7 @@ from payments.services.events import webhook_event_process
 from tests.payments.conftest import VISA
 
 # The big case: enough rows that a per-row query would show many times over.
+# MANY = 5000 gives the same counts (checked once; ~7 s per test instead of ~0.5).
 MANY = 300
 FEW = 10
 
