@@ -12,11 +12,12 @@ CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install lint format lock clean
+.PHONY: help run test install lint format lock clean screenshots
 
 help:
 	@echo "make run    start the app with demo data and a local Stripe emulator"
 	@echo "make test   run the whole test suite, lint and format checks"
+	@echo "make screenshots  retake docs/screenshots/ (the README's) from the browser tests"
 
 run: $(STAMP)
 	$(BIN)/python -m coaching.embedded
@@ -35,6 +36,12 @@ test: $(STAMP)
 	echo "--- ruff format --check"; $(BIN)/ruff format --check . || status=1; \
 	echo "--- pytest"; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	exit $$status
+
+# The README's screenshots (docs/screenshots/), taken by the browser journeys
+# at desktop and phone widths. Only this target writes them: a plain `make
+# test` leaves the working tree as it was.
+screenshots: $(STAMP)
+	SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -q $(PYTEST_ARGS)
 
 install: $(STAMP)
 

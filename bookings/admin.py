@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 
 from bookings.exceptions import BookingError
 from bookings.models import (
+    AvailabilityException,
     AvailabilityWindow,
     Booking,
     BookingTransition,
@@ -24,7 +25,14 @@ from bookings.models import (
 )
 from payments import services as payment_services
 from payments.exceptions import PaymentError
-from payments.money import MoneyError, exponent, parse_amount, parse_rate_bps
+from payments.money import (
+    MoneyError,
+    charge_limits,
+    exponent,
+    format_money,
+    parse_amount,
+    parse_rate_bps,
+)
 from payments.pricing import bps_to_percent
 
 
@@ -62,6 +70,9 @@ class CoachProfileAdminForm(forms.ModelForm):
             "vat_included",
             "platform_fee_bps",
             "cancellation_window_hours",
+            "buffer_minutes",
+            "booking_horizon_days",
+            "min_notice_hours",
             "stripe_account_id",
         ]
 
@@ -79,7 +90,14 @@ class OfferingAdminForm(forms.ModelForm):
     class Meta:
         model = Offering
         # price_amount (minor units) is set from ``price`` in clean().
-        fields = ["coach", "title", "duration_minutes", "currency", "active"]
+        fields = [
+            "coach",
+            "title",
+            "description",
+            "duration_minutes",
+            "currency",
+            "active",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -92,8 +110,12 @@ class OfferingAdminForm(forms.ModelForm):
         cleaned = super().clean()
         currency, price = cleaned.get("currency"), cleaned.get("price")
         if currency and price is not None:
+            # Within what Stripe can charge in the currency, as the coach's form.
+            minimum, maximum = charge_limits(currency)
             try:
-                self.instance.price_amount = parse_amount(price, currency)
+                self.instance.price_amount = parse_amount(
+                    price, currency, minimum=minimum, maximum=maximum
+                )
             except MoneyError as exc:
                 self.add_error("price", str(exc))
         return cleaned
@@ -102,6 +124,23 @@ class OfferingAdminForm(forms.ModelForm):
 class AvailabilityWindowInline(admin.TabularInline):
     model = AvailabilityWindow
     extra = 0
+
+
+class AvailabilityExceptionInline(admin.TabularInline):
+    model = AvailabilityException
+    extra = 0
+    fields = ["date", "kind", "start_time", "end_time", "note"]
+
+
+def _money(field: str, description: str):
+    """A read-only column showing ``field`` (minor units) as ``CHF 55.00``."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        return format_money(getattr(obj, field), obj.currency)
+
+    show.__name__ = f"{field}_money"
+    return show
 
 
 @admin.register(CoachProfile)
@@ -118,7 +157,7 @@ class CoachProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__email", "user__name"]
     raw_id_fields = ["user"]
-    inlines = [AvailabilityWindowInline]
+    inlines = [AvailabilityWindowInline, AvailabilityExceptionInline]
 
 
 @admin.register(Offering)
@@ -128,10 +167,10 @@ class OfferingAdmin(admin.ModelAdmin):
         "title",
         "coach",
         "duration_minutes",
-        "price_amount",
-        "currency",
+        "price_amount_money",
         "active",
     ]
+    price_amount_money = _money("price_amount", _("Price"))
     list_filter = ["active", "currency"]
     list_select_related = ["coach"]
     search_fields = ["title", "coach__email", "coach__name"]
@@ -158,24 +197,34 @@ class BookingTransitionInline(admin.TabularInline):
         return False
 
 
+# The snapshot's amounts, shown as money (the columns hold minor units).
+PRICE_MONEY = {
+    "price_base": _("Base"),
+    "price_gross": _("Price"),
+    "price_net": _("Net"),
+    "vat_amount": _("VAT"),
+    "platform_fee_amount": _("Platform fee"),
+    "coach_amount": _("Coach's share"),
+}
 PRICE_FIELDS = [
-    "currency",
-    "price_base",
-    "price_gross",
-    "price_net",
-    "vat_amount",
+    *(f"{field}_money" for field in PRICE_MONEY),
     "vat_rate_bps",
     "vat_included",
-    "platform_fee_amount",
     "platform_fee_bps",
-    "coach_amount",
     "cancellation_window_hours",
 ]
 
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    list_display = ["starts_at", "offering", "client", "coach", "status", "price_gross"]
+    list_display = [
+        "starts_at",
+        "offering",
+        "client",
+        "coach",
+        "status",
+        "price_gross_money",
+    ]
     list_filter = ["status", "starts_at"]
     list_select_related = ["offering", "client", "coach"]
     search_fields = ["client__email", "coach__email", "id"]
@@ -183,7 +232,18 @@ class BookingAdmin(admin.ModelAdmin):
     ordering = ["-starts_at"]
     fieldsets = [
         (None, {"fields": ["id", "status", "version", "client", "coach", "offering"]}),
-        (_("Time"), {"fields": ["starts_at", "ends_at", "expires_at", "cancelled_at"]}),
+        (
+            _("Time"),
+            {
+                "fields": [
+                    "starts_at",
+                    "ends_at",
+                    "expires_at",
+                    "cancelled_at",
+                    "cancel_reason",
+                ]
+            },
+        ),
         (_("Price snapshot"), {"fields": PRICE_FIELDS}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
@@ -198,6 +258,7 @@ class BookingAdmin(admin.ModelAdmin):
         "ends_at",
         "expires_at",
         "cancelled_at",
+        "cancel_reason",
         *PRICE_FIELDS,
         "created_at",
         "updated_at",
@@ -249,3 +310,7 @@ class BookingAdmin(admin.ModelAdmin):
                 % done,
                 messages.SUCCESS,
             )
+
+
+for _field, _label in PRICE_MONEY.items():
+    setattr(BookingAdmin, f"{_field}_money", _money(_field, _label))

@@ -33,6 +33,7 @@ from bookings.serializers import (
 )
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
+from payments.api.serializers import RefundObjectSerializer
 from payments.pricing import breakdown
 from payments.selectors import refund_object
 
@@ -114,6 +115,13 @@ class BookingResponseSerializer(serializers.Serializer):
     booking = BookingOutputSerializer()
 
 
+@extend_schema_serializer(component_name="BookingCancelResponse")
+class BookingCancelResponseSerializer(BookingResponseSerializer):
+    refund = RefundObjectSerializer(
+        allow_null=True, help_text="Null when nothing was refunded."
+    )
+
+
 def _booking_response(
     booking: Booking, status_code: int = status.HTTP_200_OK
 ) -> Response:
@@ -155,7 +163,10 @@ class CoachListApi(APIView):
         summary="List bookable coaches",
         description="Public. Coaches with at least one active offering, each with "
         "its active offerings and their prices.",
-        responses={200: OutputSerializer(many=True)},
+        responses={
+            200: OutputSerializer(many=True),
+            404: _error("`page` is not a page of the list (e.g. 0 or past the end)."),
+        },
         examples=[
             OpenApiExample(
                 "Coaches",
@@ -201,6 +212,7 @@ class BookingListApi(APIView):
         responses={
             200: BookingOutputSerializer(many=True),
             401: _error("Not logged in."),
+            404: _error("`page` is not a page of the list (e.g. 0 or past the end)."),
         },
         examples=[
             OpenApiExample(
@@ -355,11 +367,14 @@ class BookingCancelApi(APIView):
         "nothing is refunded, `pending` while Stripe has not confirmed it.",
         request=None,
         responses={
-            200: BookingResponseSerializer,
+            200: BookingCancelResponseSerializer,
             401: _error("Not logged in."),
+            403: _error("CSRF check failed (cookie-authenticated requests)."),
             404: _error("No such booking visible to you."),
             409: _error("The booking cannot be cancelled."),
             429: _error("Too many requests (the payments rate limit)."),
+            502: _error("Stripe refused the refund."),
+            503: _error("Stripe is unavailable: retry after `Retry-After`."),
         },
         examples=[
             OpenApiExample(
@@ -367,6 +382,7 @@ class BookingCancelApi(APIView):
                 value={
                     "success": True,
                     "booking": {**BOOKING_EXAMPLE, "status": "cancelled"},
+                    "refund": None,
                 },
                 response_only=True,
                 status_codes=["200"],

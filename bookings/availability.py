@@ -24,32 +24,86 @@ class Window(Protocol):
     end_time: dt.time
 
 
+class Exception_(Protocol):
+    """What an ``AvailabilityException`` offers these functions."""
+
+    date: dt.date
+    kind: str  # "day_off" | "extra"
+    start_time: dt.time | None
+    end_time: dt.time | None
+
+
+TimeRange = tuple[dt.time, dt.time]
+
+
+def hours_on(
+    day: dt.date, windows: Iterable[Window], exceptions: Iterable[Exception_]
+) -> list[TimeRange]:
+    """The wall-clock ranges the coach works on local date ``day``.
+
+    The weekly hours of its weekday plus the extra hours dated that day; a
+    day off dated that day empties it (a holiday wins over extra hours).
+    """
+    dated = [exception for exception in exceptions if exception.date == day]
+    if any(exception.kind == "day_off" for exception in dated):
+        return []
+    ranges = [
+        (window.start_time, window.end_time)
+        for window in windows
+        if window.weekday == day.weekday()
+    ]
+    ranges += [
+        (exception.start_time, exception.end_time)
+        for exception in dated
+        if exception.kind == "extra"
+        and exception.start_time is not None
+        and exception.end_time is not None
+    ]
+    return sorted(ranges)
+
+
+def fits_hours(
+    ranges: Iterable[TimeRange],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    tz: zoneinfo.ZoneInfo,
+) -> bool:
+    """Whether ``[starts_at, ends_at)`` lies inside one of ``ranges`` (the hours
+    of the start's local date, from ``hours_on``) on that one local day.
+
+    Compared on the wall clock, so across a DST switch a session that would
+    run past the range's end in wall-clock time (01:30 + 1 h on the spring
+    night is 03:30) does not fit a range ending at 03:00.
+    """
+    local_start = starts_at.astimezone(tz)
+    local_end = ends_at.astimezone(tz)
+    if local_end.date() != local_start.date():
+        return False
+    start, end = local_start.time(), local_end.time()
+    return any(low <= start and end <= high for low, high in ranges)
+
+
+def clear_of(
+    busy: Iterable[tuple[dt.datetime, dt.datetime]],
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    buffer: dt.timedelta,
+) -> bool:
+    """Whether the session keeps ``buffer`` away from every busy interval.
+
+    Instants, not wall clocks: a buffer is real minutes, also across DST.
+    """
+    return not any(
+        busy_start - buffer < ends_at and starts_at < busy_end + buffer
+        for busy_start, busy_end in busy
+    )
+
+
 def is_on_grid(starts_at: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
     """Whether ``starts_at`` falls on a full or half hour of the zone's clock."""
     local = starts_at.astimezone(tz)
     return (
         local.minute % GRID_MINUTES == 0 and local.second == 0 and not local.microsecond
-    )
-
-
-def fits_windows(
-    windows: Iterable[Window],
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    tz: zoneinfo.ZoneInfo,
-) -> bool:
-    """Whether ``[starts_at, ends_at)`` lies inside one window on one local day."""
-    local_start = starts_at.astimezone(tz)
-    local_end = ends_at.astimezone(tz)
-    if local_end.date() != local_start.date():
-        return False
-    weekday = local_start.weekday()
-    start, end = local_start.time(), local_end.time()
-    return any(
-        window.weekday == weekday
-        and window.start_time <= start
-        and end <= window.end_time
-        for window in windows
     )
 
 
@@ -71,3 +125,14 @@ def candidate_starts(day: dt.date, tz: zoneinfo.ZoneInfo) -> Iterator[dt.datetim
         if current.astimezone(tz).date() == day and is_on_grid(current, tz):
             yield current
         current += step
+
+
+def bookable_span(
+    now: dt.datetime, *, min_notice_hours: int, horizon_days: int
+) -> tuple[dt.datetime, dt.datetime]:
+    """The earliest start after which (exclusive) and the latest start up to
+    which (inclusive) a session may be booked ``now``."""
+    return (
+        now + dt.timedelta(hours=min_notice_hours),
+        now + dt.timedelta(days=horizon_days),
+    )

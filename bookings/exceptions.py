@@ -54,6 +54,12 @@ class StartTooFarAhead(InvalidStartTime):
     code = "start_too_far_ahead"
 
 
+class StartTooSoon(InvalidStartTime):
+    """Inside the coach's minimum notice."""
+
+    code = "start_too_soon"
+
+
 class OutsideAvailability(InvalidStartTime):
     """The session does not fit in one of the coach's weekly windows."""
 

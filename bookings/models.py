@@ -20,6 +20,23 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+# Bounds of the terms a coach sets on their profile page.
+MAX_CANCELLATION_WINDOW_HOURS = 14 * 24
+MAX_BUFFER_MINUTES = 4 * 60
+MAX_HORIZON_DAYS = 365
+MAX_NOTICE_HOURS = 14 * 24
+
+
+class RefundFeeRule(models.TextChoices):
+    """Who absorbs the platform fee when money goes back to the client."""
+
+    # The platform returns its fee in proportion to the refund (the default,
+    # and the behaviour before the rule existed).
+    PROPORTIONAL = "proportional", _("Platform returns its fee in proportion")
+    # The platform keeps its fee: the coach's share bears the whole refund.
+    PLATFORM_KEEPS = "platform_keeps", _("Platform keeps its fee")
+
+
 class CoachProfile(models.Model):
     """A coach's public page and the commercial terms of their sessions."""
 
@@ -46,9 +63,25 @@ class CoachProfile(models.Model):
     )
     cancellation_window_hours = models.PositiveIntegerField(
         default=24,
+        validators=[MaxValueValidator(MAX_CANCELLATION_WINDOW_HOURS)],
         help_text=_(
             "Clients may cancel with a full refund up to this many hours before."
         ),
+    )
+    buffer_minutes = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_BUFFER_MINUTES)],
+        help_text=_("Free minutes kept between two sessions."),
+    )
+    booking_horizon_days = models.PositiveIntegerField(
+        default=90,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_HORIZON_DAYS)],
+        help_text=_("How many days ahead clients may book."),
+    )
+    min_notice_hours = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_NOTICE_HOURS)],
+        help_text=_("How many hours before its start a session can still be booked."),
     )
     stripe_account_id = models.CharField(
         max_length=255,
@@ -56,6 +89,12 @@ class CoachProfile(models.Model):
         help_text=_(
             "Connected Stripe account; empty: the platform holds the coach's share."
         ),
+    )
+    refund_fee_rule = models.CharField(
+        max_length=20,
+        choices=RefundFeeRule.choices,
+        default=RefundFeeRule.PROPORTIONAL,
+        help_text=_("Who bears the platform fee on refunds and lost disputes."),
     )
 
     class Meta:
@@ -115,6 +154,46 @@ class AvailabilityWindow(models.Model):
         return f"{self.get_weekday_display()} {hours}"
 
 
+class AvailabilityException(models.Model):
+    """A dated change to the weekly hours, in the coach's time zone.
+
+    ``day_off``: no sessions on that date (a holiday), whatever the weekly
+    hours say. ``extra``: sessions may also fall between ``start_time`` and
+    ``end_time`` on that date. A day off wins over extra hours on the same date.
+    """
+
+    class Kind(models.TextChoices):
+        DAY_OFF = "day_off", _("Day off")
+        EXTRA = "extra", _("Extra hours")
+
+    coach = models.ForeignKey(
+        CoachProfile, on_delete=models.CASCADE, related_name="exceptions"
+    )
+    date = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date", "start_time"]
+        indexes = [models.Index(fields=["coach", "date"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="day_off", start_time__isnull=True, end_time__isnull=True)
+                    | Q(kind="extra", start_time__lt=F("end_time"))
+                ),
+                name="availabilityexception_kind_times",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.DAY_OFF:
+            return f"{self.date} {self.get_kind_display()}"
+        return f"{self.date} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
 class Offering(models.Model):
     """A kind of session a coach sells, at a price in minor units."""
 
@@ -123,6 +202,7 @@ class Offering(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="offerings"
     )
     title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=2000)
     duration_minutes = models.PositiveIntegerField(
         validators=[MinValueValidator(15), MaxValueValidator(8 * 60)]
     )
@@ -229,10 +309,22 @@ class Booking(models.Model):
     platform_fee_bps = models.PositiveIntegerField()
     coach_amount = models.PositiveBigIntegerField()
     cancellation_window_hours = models.PositiveIntegerField()
+    # Snapshot of the coach's rule at booking time (DESIGN.md "Terms are
+    # snapshots"): a later change of the rule applies to new bookings only.
+    refund_fee_rule = models.CharField(
+        max_length=20,
+        choices=RefundFeeRule.choices,
+        default=RefundFeeRule.PROPORTIONAL,
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(
+        blank=True,
+        max_length=1000,
+        help_text=_("What the coach told the client when cancelling."),
+    )
 
     class Meta:
         ordering = ["-starts_at"]

@@ -9,11 +9,28 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookings import availability
-from bookings.models import Booking, CoachProfile, Offering
+from bookings.models import (
+    AvailabilityException,
+    AvailabilityWindow,
+    Booking,
+    CoachProfile,
+    Offering,
+)
+
+
+def _has_hours(user_ref: OuterRef) -> Q:
+    """The coach has weekly hours, or extra hours dated today or later."""
+    today = timezone.now().date() - dt.timedelta(days=1)  # any zone's today
+    return Exists(AvailabilityWindow.objects.filter(coach__user=user_ref)) | Exists(
+        AvailabilityException.objects.filter(
+            coach__user=user_ref, kind=AvailabilityException.Kind.EXTRA, date__gte=today
+        )
+    )
 
 
 def coach_list_public() -> QuerySet[User]:
-    """Coaches a client can book: active, with a profile and an active offering.
+    """Coaches a client can book: active, with a profile that has a bio, hours
+    and an active offering (the onboarding checklist, ``coach_setup_steps``).
 
     Each coach comes with ``coach_profile`` joined and ``active_offerings`` (a
     list, shortest first) prefetched, so listing them costs two queries.
@@ -24,6 +41,8 @@ def coach_list_public() -> QuerySet[User]:
             role=User.Role.COACH, is_active=True, coach_profile__isnull=False
         )
         .filter(Exists(active.filter(coach=OuterRef("pk"))))
+        .exclude(coach_profile__bio="")
+        .filter(_has_hours(OuterRef("pk")))
         .select_related("coach_profile")
         .prefetch_related(
             Prefetch("offerings", queryset=active, to_attr="active_offerings")
@@ -67,12 +86,20 @@ def booking_get_for_user(*, user: User, booking_id: uuid.UUID | str) -> Booking 
     return booking_list_for_user(user=user).filter(pk=pk).first()
 
 
+def coach_horizon_days(profile: CoachProfile) -> int:
+    """How many days ahead the coach may be booked: their own horizon, never
+    past the platform's ``BOOKING_MAX_DAYS_AHEAD``."""
+    return min(profile.booking_horizon_days, settings.BOOKING_MAX_DAYS_AHEAD)
+
+
 def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     """Starts (in UTC) on ``day`` in the coach's zone at which ``offering`` fits.
 
-    A slot is free when it is in the future, within ``BOOKING_MAX_DAYS_AHEAD``,
-    inside a weekly window and clear of live bookings; holds past their expiry
-    do not count, as ``booking_create`` would release them.
+    A slot is free when it starts after the coach's minimum notice and within
+    their booking horizon, fits the hours of that local date (weekly hours
+    and dated exceptions) and keeps the coach's buffer clear of live bookings
+    and open holds; holds past their expiry do not count, as
+    ``booking_create`` would release them.
     """
     profile = (
         CoachProfile.objects.prefetch_related("availability")
@@ -83,23 +110,32 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
         return []
     tz = profile.tz
     now = timezone.now()
-    latest = now + dt.timedelta(days=settings.BOOKING_MAX_DAYS_AHEAD)
+    earliest, latest = availability.bookable_span(
+        now,
+        min_notice_hours=profile.min_notice_hours,
+        horizon_days=coach_horizon_days(profile),
+    )
     duration = dt.timedelta(minutes=offering.duration_minutes)
-    windows = list(profile.availability.all())
+    ranges = availability.hours_on(
+        day, profile.availability.all(), profile.exceptions.filter(date=day)
+    )
+    if not ranges:
+        return []
     starts = [
         start
         for start in availability.candidate_starts(day, tz)
-        if now < start <= latest
-        and availability.fits_windows(windows, start, start + duration, tz)
+        if earliest < start <= latest
+        and availability.fits_hours(ranges, start, start + duration, tz)
     ]
     if not starts:
         return []
+    buffer = dt.timedelta(minutes=profile.buffer_minutes)
     taken = list(
         Booking.objects.filter(
             coach_id=offering.coach_id,
             status__in=Booking.LIVE,
-            starts_at__lt=starts[-1] + duration,
-            ends_at__gt=starts[0],
+            starts_at__lt=starts[-1] + duration + buffer,
+            ends_at__gt=starts[0] - buffer,
         )
         .exclude(Q(status=Booking.Status.PENDING_PAYMENT) & Q(expires_at__lte=now))
         .values_list("starts_at", "ends_at")
@@ -107,9 +143,7 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     return [
         start
         for start in starts
-        if not any(
-            b_start < start + duration and start < b_end for b_start, b_end in taken
-        )
+        if availability.clear_of(taken, start, start + duration, buffer)
     ]
 
 
@@ -187,3 +221,68 @@ def offering_get_for_coach(
     if pk is None:
         return None
     return Offering.objects.filter(coach=coach, pk=pk).first()
+
+
+def coach_setup_steps(*, coach: User) -> dict[str, bool]:
+    """The new coach's checklist: which of profile (a bio), hours (weekly or
+    extra) and a first active offering are done. All three: bookable, listed
+    in the catalogue."""
+    profile = CoachProfile.objects.filter(user=coach).first()
+    if profile is None:
+        return {"profile": False, "hours": False, "offering": False}
+    return {
+        "profile": bool(profile.bio.strip()),
+        "hours": User.objects.filter(pk=coach.pk)
+        .filter(_has_hours(OuterRef("pk")))
+        .exists(),
+        "offering": Offering.objects.filter(coach=coach, active=True).exists(),
+    }
+
+
+def exception_list_for_coach(
+    *, profile: CoachProfile
+) -> QuerySet[AvailabilityException]:
+    """The coach's dated exceptions from yesterday on (any zone's today), soonest first."""
+    since = timezone.now().date() - dt.timedelta(days=1)
+    return profile.exceptions.filter(date__gte=since).order_by("date", "start_time")
+
+
+# The filters of the coach's bookings page.
+COACH_BOOKING_FILTERS = ("upcoming", "holds", "past", "cancelled")
+
+
+def booking_list_for_coach_filtered(*, coach: User, show: str) -> QuerySet[Booking]:
+    """The coach's bookings for one filter of their bookings page.
+
+    ``upcoming``: paid sessions not yet over, soonest first. ``holds``:
+    unpaid holds still running, soonest first. ``past``: sessions that are
+    over and were not cancelled (refunded ones included), latest first.
+    ``cancelled``: cancelled (refunded or not) and released holds, latest
+    first.
+    """
+    S = Booking.Status
+    bookings = Booking.objects.select_related(
+        "client", "coach", "coach__coach_profile", "offering"
+    ).filter(coach=coach)
+    now = timezone.now()
+    ended = Q(status__in=(S.CANCELLED, S.EXPIRED)) | Q(
+        status=S.REFUNDED, cancelled_at__isnull=False
+    )
+    if show == "upcoming":
+        return bookings.filter(
+            status__in=(S.CONFIRMED, S.COMPLETED), ends_at__gt=now
+        ).order_by("starts_at")
+    if show == "holds":
+        return bookings.filter(status=S.PENDING_PAYMENT, expires_at__gt=now).order_by(
+            "starts_at"
+        )
+    if show == "past":
+        return (
+            bookings.filter(ends_at__lte=now)
+            .exclude(status=S.PENDING_PAYMENT)
+            .exclude(ended)
+            .order_by("-starts_at")
+        )
+    if show == "cancelled":
+        return bookings.filter(ended).order_by("-starts_at")
+    raise ValueError(f"unknown filter {show!r}")

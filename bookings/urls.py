@@ -48,6 +48,20 @@ urlpatterns = [
 coach_patterns = (
     [
         path("bookings/", views.coach_bookings, name="bookings"),
+        path(
+            "bookings/<uuid:booking_id>/cancel/",
+            views.coach_booking_cancel,
+            name="booking_cancel",
+        ),
+        path("setup/", views.coach_setup, name="setup"),
+        path("profile/", views.coach_profile, name="profile"),
+        path("hours/", views.coach_hours, name="hours"),
+        path("hours/dates/", views.coach_exception_add, name="exception_add"),
+        path(
+            "hours/dates/<int:exception_id>/delete/",
+            views.coach_exception_delete,
+            name="exception_delete",
+        ),
         path("offerings/", views.coach_offerings, name="offerings"),
         path(
             "offerings/<uuid:offering_id>/edit/",
@@ -61,13 +75,36 @@ coach_patterns = (
         ),
         path("earnings/", payment_views.coach_earnings, name="earnings"),
         path("earnings.csv", payment_views.coach_earnings_csv, name="earnings_csv"),
+        path(
+            "statements/<int:year>/<int:month>/",
+            payment_views.coach_statement,
+            name="statement",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.csv",
+            payment_views.coach_statement_csv,
+            name="statement_csv",
+        ),
+        path(
+            "statements/<int:year>/<int:month>.pdf",
+            payment_views.coach_statement_pdf,
+            name="statement_pdf",
+        ),
+        path(
+            "invoices/<str:number>.pdf",
+            payment_views.coach_invoice_pdf,
+            name="invoice_pdf",
+        ),
     ],
     "coach",
 )
 
 # Staff pages (namespace ``staff``), next to the Django admin they link into.
 staff_patterns = (
-    [path("dashboard/", payment_views.staff_dashboard, name="dashboard")],
+    [
+        path("dashboard/", payment_views.staff_dashboard, name="dashboard"),
+        path("payouts/", payment_views.staff_payouts, name="payouts"),
+    ],
     "staff",
 )
 

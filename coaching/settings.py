@@ -8,6 +8,7 @@ else differs. See the configuration table in README.md.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "coaching.middleware.ContentSecurityPolicyMiddleware",
     "coaching.cache_control.PrivateNoStoreMiddleware",
+    # Last, so its process_exception sees a view's database outage first.
+    "coaching.availability.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "coaching.urls"
@@ -120,58 +123,98 @@ DATABASE_URL = env("DATABASE_URL")
 # measures it against a connection per request).
 DB_POOL = env_bool("DB_POOL")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=0 if DB_POOL else env_int("DB_CONN_MAX_AGE", 0),
-        )
-    }
+    _database = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=0 if DB_POOL else env_int("DB_CONN_MAX_AGE", 0)
+    )
     if DB_POOL:
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 2),
             "max_size": env_int("DB_POOL_MAX_SIZE", 10),
             # Seconds a request waits for a free connection before failing.
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
         }
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # The server, its background thread and localstripe's webhooks
-                # write concurrently: take the write lock at BEGIN and wait for it
-                # instead of failing with "database is locked" mid-transaction.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-        }
+    _database = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env("SQLITE_PATH") or BASE_DIR / "db.sqlite3",
     }
+if _database["ENGINE"].endswith("sqlite3"):
+    # However SQLite is chosen (SQLITE_PATH or DATABASE_URL=sqlite:///...):
+    # the server, its background work and Stripe's webhooks write concurrently,
+    # so take the write lock at BEGIN and wait for it instead of failing with
+    # "database is locked" mid-transaction. A wait that still times out is
+    # answered 503 + Retry-After (coaching/availability.py).
+    _database["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": float(env("SQLITE_TIMEOUT_SECONDS", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **_database.get("OPTIONS", {}),
+    }
+elif _database["ENGINE"].endswith("postgresql"):
+    # An unreachable host must fail fast (then 503), not after TCP's minutes.
+    _database.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5)
+    )
+DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery broker -----------------------------
 
 REDIS_URL = env("REDIS_URL")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "coaching",
-        }
+# Every Redis client gives up after this long, connecting or waiting for an
+# answer: a frozen Redis then costs a request about this much, not a hang.
+REDIS_TIMEOUT_SECONDS = float(env("REDIS_TIMEOUT_SECONDS", "1"))
+
+
+def redis_cache(url: str, *, timeout: float) -> dict:
+    """The cache on Redis: it holds only throttle and lockout counters, so it
+    fails open (coaching/cache.py): unreachable, it acts as an empty cache."""
+    return {
+        "BACKEND": "coaching.cache.FailOpenRedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "coaching",
+        "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
     }
-    # "pubsub": a group message is published once per process and fanned
-    # out in memory; "core": one Redis list push per socket (bench/README.md).
-    CHANNEL_LAYER = env("CHANNEL_LAYER", "core")
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": {
-                "core": "channels_redis.core.RedisChannelLayer",
-                "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            }[CHANNEL_LAYER],
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "coaching"},
+
+
+# "pubsub": a group message is published once per process and fanned out in
+# memory; "core": one Redis list push per socket (README "Performance").
+CHANNEL_LAYER = env("CHANNEL_LAYER", "core")
+
+
+def redis_channel_layer(url: str, *, timeout: float) -> dict:
+    """channels-redis with bounded connects and sends (coaching/channels.py)."""
+    if CHANNEL_LAYER == "pubsub":
+        return {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": url, "socket_connect_timeout": timeout}],
+                "prefix": "coaching",
+            },
         }
+    return {
+        "BACKEND": "coaching.channels.BoundedRedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": url,
+                    # No socket_timeout: a consumer's receive blocks in
+                    # BZPOPMIN, and with a read timeout redis-py's asyncio
+                    # client hung cancelled receives (tests/payments/
+                    # test_consumers.py). Sends are bounded by send_timeout.
+                    "socket_connect_timeout": timeout,
+                }
+            ],
+            "prefix": "coaching",
+            "send_timeout": timeout,
+        },
+    }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL, timeout=REDIS_TIMEOUT_SECONDS)}
+    CHANNEL_LAYERS = {
+        "default": redis_channel_layer(REDIS_URL, timeout=REDIS_TIMEOUT_SECONDS)
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -188,6 +231,31 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Enqueueing happens on commit inside web requests: a down or frozen Redis must
+# cost about REDIS_TIMEOUT_SECONDS there, not kombu's defaults (4 s connect,
+# no read timeout, three publish retries). A task that could not be enqueued
+# is not lost: its webhook event stays pending and retry_failed_webhooks
+# applies it a minute later.
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    # A message a killed worker took (acks_late) goes back to the queue after
+    # this, not Redis' default hour. It must exceed the longest countdown a
+    # task is retried with (send_notification: 10 min) or that message would
+    # run twice. A killed worker's webhook event does not wait for it:
+    # retry_failed_webhooks applies it once its processing lease runs out
+    # (about a minute, payments/services/events.py).
+    "visibility_timeout": 900,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------
@@ -277,7 +345,13 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"UserRoleEnum": "accounts.models.User.Role"},
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "accounts.models.User.Role",
+        "BookingStatusEnum": "bookings.models.Booking.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+        "RefundStatusEnum": "payments.models.Refund.Status",
+        "RefundReasonEnum": "payments.models.Refund.Reason",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI's files come from the drf-spectacular-sidecar package: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -300,7 +374,7 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Stripe -----------------------------------------------------------------
 
@@ -325,6 +399,12 @@ STRIPE_JS_URL = env(
     else "https://js.stripe.com/v3/",
 )
 
+# --- Operations -------------------------------------------------------------
+
+# /metrics answers a request with "Authorization: Bearer <METRICS_TOKEN>" (and
+# staff sessions); unset, only staff.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
 # --- Domain -----------------------------------------------------------------
 
 # The platform's name on receipts and emails.
@@ -338,6 +418,23 @@ BOOKING_MAX_DAYS_AHEAD = env_int("BOOKING_MAX_DAYS_AHEAD", 90)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 # Payments in a pre-charge state untouched this long are re-read from Stripe.
 RECONCILE_AFTER_MINUTES = env_int("RECONCILE_AFTER_MINUTES", 5)
+
+# --- Coach money (README "Coach balances") ------------------------------------
+
+# A coach's share stays pending this long after the session was completed (the
+# window in which most disputes arrive), then becomes available for payout.
+EARNINGS_HOLD_HOURS = env_int("EARNINGS_HOLD_HOURS", 48)
+# Stripe's fee for a lost dispute, in minor units, when the event does not
+# carry its balance transactions.
+STRIPE_DISPUTE_FEE = env_int("STRIPE_DISPUTE_FEE", 1500)
+# The seller on the platform-fee invoices to coaches.
+PLATFORM_LEGAL_NAME = env("PLATFORM_LEGAL_NAME", "Coaching Platform AG")
+PLATFORM_ADDRESS = env("PLATFORM_ADDRESS", "Bahnhofstrasse 1\n8001 Zürich\nSwitzerland")
+PLATFORM_VAT_NUMBER = env("PLATFORM_VAT_NUMBER", "CHE-123.456.789 MWST")
+# VAT on the platform fee, in percent ("8.1"), kept as hundredths of a percent.
+PLATFORM_VAT_RATE_BPS = int(
+    (Decimal(env("PLATFORM_VAT_RATE", "8.1")) * 100).to_integral_value()
+)
 
 # --- Email ------------------------------------------------------------------
 

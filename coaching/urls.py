@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from coaching import baselines, views
+from coaching import baselines, scrape, views
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -29,6 +29,8 @@ urlpatterns = [
         lambda request: HttpResponsePermanentRedirect(static("favicon.svg")),
         name="favicon",
     ),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", scrape.metrics, name="metrics"),
 ]
 
 handler404 = "coaching.views.page_not_found"

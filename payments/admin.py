@@ -7,11 +7,18 @@ call the same services as the API and report each row's outcome.
 """
 
 import json
+from urllib.parse import quote
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.html import format_html
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -27,8 +34,10 @@ from payments.models import (
     StripeCustomer,
     WebhookEvent,
 )
-from payments.money import format_money
+from payments.money import MoneyError, format_money, parse_amount
+from payments.services.balances import refund_split
 from payments.services.events import webhook_event_replay
+from payments.services.refunds import payment_refundable_amount
 
 
 class ReadOnlyMixin:
@@ -73,19 +82,33 @@ class PaymentTransitionInline(ReadOnlyInline):
     ordering = ["version"]
 
 
+def money_column(field: str, description: str):
+    """A read-only admin column showing ``field`` (minor units) as money:
+    ``CHF 55.00``, never ``5500``."""
+
+    @admin.display(description=description, ordering=field)
+    def show(self, obj) -> str:
+        value = getattr(obj, field)
+        return "-" if value is None else format_money(value, obj.currency)
+
+    show.__name__ = f"{field}_money"
+    return show
+
+
 class LedgerEntryInline(ReadOnlyInline):
     model = LedgerEntry
-    fields = ["created_at", "kind", "amount", "currency", "refund"]
+    fields = ["created_at", "kind", "amount_money", "refund"]
     readonly_fields = fields
     ordering = ["id"]
+    amount_money = money_column("amount", _("Amount"))
 
 
 class RefundInline(ReadOnlyInline):
     model = Refund
+    amount_money = money_column("amount", _("Amount"))
     fields = [
         "created_at",
-        "amount",
-        "currency",
+        "amount_money",
         "status",
         "reason",
         "note",
@@ -97,18 +120,23 @@ class RefundInline(ReadOnlyInline):
     ordering = ["created_at"]
 
 
-MONEY_FIELDS = [
-    "currency",
-    "amount",
-    "net_amount",
-    "vat_amount",
+# Shown as money (``CHF 55.00``); the columns hold minor units.
+MONEY_COLUMNS = {
+    "amount": _("Amount"),
+    "net_amount": _("Net"),
+    "vat_amount": _("VAT"),
+    "platform_fee_amount": _("Platform fee"),
+    "coach_amount": _("Coach's share"),
+    "amount_received": _("Received"),
+    "amount_refunded": _("Refunded"),
+}
+MONEY_FIELDS = [f"{field}_money" for field in MONEY_COLUMNS] + [
     "vat_rate_bps",
-    "platform_fee_amount",
-    "coach_amount",
-    "amount_received",
-    "amount_refunded",
+    "ledger_now",
 ]
 STRIPE_FIELDS = [
+    "stripe_links",
+    "webhook_events",
     "stripe_payment_intent_id",
     "stripe_customer_id",
     "stripe_payment_method_id",
@@ -128,7 +156,7 @@ def _label(payment: Payment) -> str:
 class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
-        "stripe_payment_intent_id",
+        "intent_id",
         "payer",
         "recipient",
         "status",
@@ -149,7 +177,7 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
             None,
             {"fields": ["id", "status", "version", "booking", "payer", "recipient"]},
         ),
-        (_("Money (minor units)"), {"fields": MONEY_FIELDS}),
+        (_("Money"), {"fields": MONEY_FIELDS}),
         (_("Stripe"), {"fields": STRIPE_FIELDS}),
         (_("Record"), {"fields": ["created_at", "updated_at"]}),
     ]
@@ -166,7 +194,152 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [PaymentTransitionInline, RefundInline, LedgerEntryInline]
+    # Below the inlines: one timeline of every record of the payment
+    # (selectors.payment_timeline), in the order things happened.
+    change_form_template = "admin/payments/payment/change_form.html"
     actions = ["refund_in_full", "resync_from_stripe"]
+    change_form_template = "admin/payments/payment/change_form.html"
+
+    @admin.display(description=_("Intent"), ordering="stripe_payment_intent_id")
+    def intent_id(self, payment: Payment) -> str:
+        # Stripe ids exactly as Stripe writes them, in a code element.
+        return format_html("<code>{}</code>", payment.stripe_payment_intent_id or "-")
+
+    @admin.display(description=_("Now, from the ledger"))
+    def ledger_now(self, payment: Payment) -> str:
+        sums = ledger_sums(payment)
+        return format_html(
+            "{}: {} · {}: {} · {}: {}",
+            gettext("Held"),
+            format_money(sums["cash"], payment.currency),
+            gettext("coach's share"),
+            format_money(sums["coach"], payment.currency),
+            gettext("platform fee"),
+            format_money(sums["fee"], payment.currency),
+        )
+
+    @admin.display(description=_("At Stripe"))
+    def stripe_links(self, payment: Payment) -> str:
+        links = [
+            (f"https://dashboard.stripe.com/test/payments/{quote(obj_id)}", obj_id)
+            for obj_id in (payment.stripe_payment_intent_id,)
+            if obj_id
+        ]
+        links += [
+            (f"https://dashboard.stripe.com/test/customers/{quote(obj_id)}", obj_id)
+            for obj_id in (payment.stripe_customer_id,)
+            if obj_id
+        ]
+        if not links:
+            return "-"
+        return format_html_join(
+            " · ",
+            '<a href="{}" rel="noopener noreferrer"><code>{}</code></a>',
+            links,
+        )
+
+    @admin.display(description=_("Webhook events"))
+    def webhook_events(self, payment: Payment) -> str:
+        events = list(webhook_events_for_payment(payment)[:50])
+        if not events:
+            return "-"
+        return format_html_join(
+            mark_safe("<br>"),  # a constant
+            '<a href="{}"><code>{}</code></a> {} ({})',
+            (
+                (
+                    reverse("admin:payments_webhookevent_change", args=[event.pk]),
+                    event.stripe_event_id,
+                    event.type,
+                    event.status,
+                )
+                for event in events
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="payments_payment_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Refund an amount (partial or full) with a reason, after a page that
+        shows the effect: what the client gets back, and the coach's share
+        and the platform fee after. Through ``services.payment_refund``."""
+        if not self.has_money_permission(request):
+            raise PermissionDenied
+        payment = self.get_object(request, object_id)
+        if payment is None:
+            raise Http404
+        left = payment_refundable_amount(payment=payment)
+        form = StaffRefundForm(
+            request.POST or None, currency=payment.currency, left=left
+        )
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            amount = form.cleaned_data["amount"]
+            if request.POST.get("confirm") == "yes":
+                return self._refund(
+                    request, payment, amount, form.cleaned_data["reason"]
+                )
+            preview = refund_effect(payment, amount, left=left)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Refund %(payment)s") % {"payment": _label(payment)},
+            "payment": payment,
+            "form": form,
+            "left": format_money(left, payment.currency),
+            "preview": preview,
+            "now": ledger_sums(payment),
+            "received": format_money(payment.amount_received, payment.currency),
+        }
+        return TemplateResponse(request, "admin/payments/payment/refund.html", context)
+
+    def _refund(self, request, payment: Payment, amount: int, reason: str):
+        change_url = reverse("admin:payments_payment_change", args=[payment.pk])
+        try:
+            refund = services.payment_refund(
+                payment=payment,
+                amount=amount,
+                reason=Refund.Reason.REQUESTED_BY_CUSTOMER,
+                note=f"{reason} (by {request.user.email} in the admin)",
+                actor=request.user,
+            )
+        except ProviderUnavailable:
+            self.message_user(
+                request,
+                gettext(
+                    "Stripe did not answer. The refund is pending and its amount "
+                    "reserved until its outcome is known."
+                ),
+                messages.WARNING,
+            )
+            return redirect(change_url)
+        except PaymentError as exc:
+            self.message_user(
+                request,
+                gettext("Not refunded: %(error)s") % {"error": exc.message},
+                messages.ERROR,
+            )
+            return redirect(change_url)
+        self.message_user(
+            request,
+            gettext("Refund of %(amount)s %(status)s.")
+            % {
+                "amount": format_money(refund.amount, refund.currency),
+                "status": refund.get_status_display().lower(),
+            },
+            messages.SUCCESS
+            if refund.status == Refund.Status.SUCCEEDED
+            else messages.WARNING,
+        )
+        return redirect(change_url)
 
     @admin.display(description=_("Amount"), ordering="amount")
     def gross(self, payment: Payment) -> str:
@@ -259,8 +432,16 @@ class PaymentAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
             )
 
 
+for _field, _label_text in MONEY_COLUMNS.items():
+    setattr(PaymentAdmin, f"{_field}_money", money_column(_field, _label_text))
+
+
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    # The detail page shows money, not minor units.
+    exclude = ["amount"]
+    readonly_fields = ["amount_display"]
+
     list_display = [
         "created_at",
         "payment",
@@ -305,15 +486,29 @@ class WebhookEventAdmin(MoneyActionsMixin, ReadOnlyMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "last_error",
+        "last_traceback",
         "next_attempt_at",
         "locked_until",
         "livemode",
         "stripe_created_at",
         "received_at",
         "processed_at",
+        "payment_link",
         "payload_pretty",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("Payment"))
+    def payment_link(self, event: WebhookEvent) -> str:
+        payment = payment_for_event(event)
+        if payment is None:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:payments_payment_change", args=[payment.pk]),
+            _label(payment),
+        )
+
     actions = ["replay"]
 
     @admin.display(description=_("Object"))
@@ -392,3 +587,90 @@ class SavedPaymentMethodAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["brand", "is_default"]
     list_select_related = ["user"]
     search_fields = ["user__email", "stripe_payment_method_id", "last4"]
+
+
+# --- Refund from the payment's page: parsing, effect -----------------------
+
+
+class StaffRefundForm(forms.Form):
+    """Amount (major units, up to what is left) and the reason for a refund."""
+
+    amount = forms.CharField(label=_("Amount to refund"), max_length=20)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept with the refund."),
+    )
+
+    def __init__(self, *args, currency: str, left: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency, self.left = currency, left
+        self.fields["amount"].help_text = gettext(
+            "In %(currency)s. At most %(left)s is left to refund."
+        ) % {"currency": currency, "left": format_money(left, currency)}
+
+    def clean_amount(self) -> int:
+        # The one bounded parser of amounts from outside, capped at what is left.
+        try:
+            return parse_amount(
+                self.cleaned_data["amount"].strip(), self.currency, maximum=self.left
+            )
+        except MoneyError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+def ledger_sums(payment: Payment) -> dict[str, int]:
+    """What the ledger holds for ``payment`` now: cash at Stripe, the coach's
+    share and the platform fee (minor units)."""
+    K = LedgerEntry
+    sums = payment.ledger.aggregate(
+        cash=Sum("amount", filter=Q(kind__in=K.CASH)),
+        coach=Sum("amount", filter=Q(kind__in=K.COACH)),
+        fee=Sum("amount", filter=Q(kind__in=K.PLATFORM)),
+    )
+    return {key: value or 0 for key, value in sums.items()}
+
+
+def refund_effect(payment: Payment, amount: int, *, left: int) -> dict[str, str]:
+    """The refund preview: the client's money back, and the coach's share and
+    platform fee after, with the same split the ledger will book
+    (``balances.refund_split``, under the booking's refund-fee rule)."""
+    fee_back = refund_split(payment=payment, amount=amount).platform_fee
+    now = ledger_sums(payment)
+    money = lambda minor: format_money(minor, payment.currency)  # noqa: E731
+    return {
+        "amount": amount,
+        "client_back": money(amount),
+        "refunded_after": money(payment.amount_refunded + amount),
+        "coach_before": money(now["coach"]),
+        "coach_after": money(now["coach"] - (amount - fee_back)),
+        "fee_before": money(now["fee"]),
+        "fee_after": money(now["fee"] - fee_back),
+        "full": amount >= left,
+    }
+
+
+def webhook_events_for_payment(payment: Payment) -> QuerySet[WebhookEvent]:
+    """Stored Stripe events about this payment's intent (or its charges and
+    refunds, which name the intent in their payload)."""
+    intent = payment.stripe_payment_intent_id
+    if not intent:
+        return WebhookEvent.objects.none()
+    return WebhookEvent.objects.filter(
+        Q(payload__data__object__id=intent)
+        | Q(payload__data__object__payment_intent=intent)
+    ).order_by("received_at")
+
+
+def payment_for_event(event: WebhookEvent) -> Payment | None:
+    """The payment a stored event is about, if we know it."""
+    obj = (event.payload or {}).get("data", {}).get("object", {}) or {}
+    intent = (
+        obj.get("payment_intent")
+        if obj.get("object") != "payment_intent"
+        else obj.get("id")
+    )
+    if not isinstance(intent, str) or not intent:
+        return None
+    return Payment.objects.filter(stripe_payment_intent_id=intent).first()

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.ws_auth import RevocableSocketMixin
+from coaching import metrics
 from payments import realtime, selectors
 
 logger = logging.getLogger(__name__)
@@ -45,9 +46,13 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await self.accept()
+        self.counted = True
+        metrics.WEBSOCKETS_OPEN.inc()
         await self.revocation_watch()
 
     async def disconnect(self, code):
+        if getattr(self, "counted", False):
+            metrics.WEBSOCKETS_OPEN.dec()
         await self.revocation_unwatch()
         for booking_id in getattr(self, "subscriptions", set()):
             await self.channel_layer.group_discard(

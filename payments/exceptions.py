@@ -124,3 +124,15 @@ class EventNotReady(PaymentError):
 
     code = "event_not_ready"
     http_status = 409
+
+
+class PayoutInvalid(PaymentError):
+    code = "validation_error"
+    http_status = 400
+
+
+class PayoutExceedsAvailable(PaymentError):
+    """A payout would take more than the coach's available balance."""
+
+    code = "payout_exceeds_available"
+    http_status = 409

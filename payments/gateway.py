@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import stripe
 from django.conf import settings
 
+from coaching import metrics
 from payments.exceptions import (
     CardDeclined,
     GatewayError,
@@ -126,16 +127,85 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, cap)  # noqa: S311 - jitter, not a secret
 
 
-def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) -> T:
-    """Run one Stripe call under our retry policy and error mapping.
+# Stripe as this process last saw it, for /readyz: (status, monotonic time).
+_last_seen: dict[str, Any] = {"status": "unknown", "at": None}
+
+
+def reachability() -> dict[str, Any]:
+    """Whether this process's last Stripe call reached Stripe, and how long ago."""
+    at = _last_seen["at"]
+    return {
+        "status": _last_seen["status"],
+        "secondsAgo": None if at is None else round(time.monotonic() - at, 1),
+    }
+
+
+def _seen(status: str) -> None:
+    _last_seen.update(status=status, at=time.monotonic())
+
+
+def _call(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    id_from_caller: bool = False,
+    idempotency_key: str = "",
+    object_id: str = "",
+) -> T:
+    """Run one Stripe call under our retry policy, error mapping and metrics.
 
     ``id_from_caller``: the call's object id came from outside (a card id from
     Stripe.js), so Stripe not knowing it is the caller's 404, not our 502.
+    ``idempotency_key`` and ``object_id`` only label the call's records.
+    Raises RuntimeError inside a transaction our code opened (see
+    ``_refuse_inside_transaction``).
     """
+    _refuse_inside_transaction(operation)
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        result = _call_with_retries(
+            operation,
+            fn,
+            id_from_caller=id_from_caller,
+            idempotency_key=idempotency_key,
+            object_id=object_id,
+        )
+        outcome = "ok"
+        return result
+    except CardDeclined:
+        outcome = "declined"
+        raise
+    except ProviderUnavailable:
+        outcome = "unavailable"
+        raise
+    finally:
+        # Stripe answered unless it was unreachable (a 4xx is an answer).
+        _seen("unavailable" if outcome == "unavailable" else "ok")
+        metrics.STRIPE_CALLS.labels(operation=operation, outcome=outcome).inc()
+        metrics.STRIPE_SECONDS.labels(operation=operation).observe(
+            time.monotonic() - started
+        )
+
+
+def _call_with_retries(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    id_from_caller: bool,
+    idempotency_key: str,
+    object_id: str,
+) -> T:
     attempts = settings.STRIPE_MAX_RETRIES + 1
     for attempt in range(attempts):
         try:
-            return fn()
+            return _attempt(
+                operation,
+                fn,
+                attempt=attempt + 1,
+                idempotency_key=idempotency_key,
+                object_id=object_id,
+            )
         except stripe.CardError as exc:
             error = exc.error
             decline_code = (
@@ -149,6 +219,7 @@ def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) 
         except stripe.StripeError as exc:
             if _is_transient(exc) and attempt + 1 < attempts:
                 wait = _backoff(attempt)
+                metrics.STRIPE_RETRIES.labels(operation=operation).inc()
                 logger.warning(
                     "stripe.retry operation=%s attempt=%d status=%s wait=%.2fs",
                     operation,
@@ -196,6 +267,133 @@ def _call(operation: str, fn: Callable[[], T], *, id_from_caller: bool = False) 
                 http_status=exc.http_status,
             ) from exc
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+# --- Every call leaves a record --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What one HTTP request to Stripe was, for the audit trail and metrics.
+
+    Ids, codes and timings only: never a request body, card data or a key.
+    """
+
+    operation: str
+    idempotency_key: str
+    object_id: str
+    attempt: int
+    http_status: int | None
+    stripe_request_id: str
+    duration_ms: int
+    error_code: str
+
+
+CallRecorder = Callable[[CallRecord], None]
+_recorders: list[CallRecorder] = []
+
+
+def register_call_recorder(recorder: CallRecorder) -> None:
+    """Have ``recorder`` called after every request to Stripe (once per attempt).
+
+    The payments app registers the one that writes ``StripeCall`` rows; this
+    module stays free of the ORM. A recorder that raises is logged, never
+    allowed to fail the call it records.
+    """
+    if recorder not in _recorders:
+        _recorders.append(recorder)
+
+
+def _attempt(
+    operation: str,
+    fn: Callable[[], T],
+    *,
+    attempt: int,
+    idempotency_key: str,
+    object_id: str,
+) -> T:
+    """Make one request and report it to the recorders, whatever its outcome."""
+    started = time.monotonic()
+    result: Any = None
+    error: stripe.StripeError | None = None
+    try:
+        result = fn()
+        return result
+    except stripe.StripeError as exc:
+        error = exc
+        raise
+    finally:
+        _report(
+            operation,
+            started=started,
+            attempt=attempt,
+            idempotency_key=idempotency_key,
+            object_id=object_id,
+            result=result,
+            error=error,
+        )
+
+
+def _report(
+    operation: str,
+    *,
+    started: float,
+    attempt: int,
+    idempotency_key: str,
+    object_id: str,
+    result: Any,
+    error: stripe.StripeError | None,
+) -> None:
+    if not _recorders:
+        return
+    duration_ms = max(0, round((time.monotonic() - started) * 1000))
+    response = getattr(result, "last_response", None)
+    if error is not None:
+        http_status = error.http_status
+        request_id = error.request_id or ""
+        error_code = (
+            getattr(error.error, "decline_code", None) if error.error else None
+        ) or (error.code or type(error).__name__)
+    else:
+        http_status = getattr(response, "code", None)
+        request_id = getattr(response, "request_id", None) or ""
+        error_code = ""
+    # A StripeObject is no dict; a list has no id.
+    result_id = getattr(result, "id", None) if error is None else None
+    record = CallRecord(
+        operation=operation,
+        idempotency_key=idempotency_key,
+        object_id=(result_id if isinstance(result_id, str) else "") or object_id,
+        attempt=attempt,
+        http_status=http_status,
+        stripe_request_id=request_id,
+        duration_ms=duration_ms,
+        error_code=str(error_code)[:64],
+    )
+    for recorder in list(_recorders):
+        try:
+            recorder(record)
+        except Exception:
+            logger.exception("stripe.record_failed operation=%s", operation)
+
+
+def _refuse_inside_transaction(operation: str) -> None:
+    """Refuse to call Stripe inside a database transaction our code opened.
+
+    A network call under a transaction holds its row locks for the call's
+    length and can be rolled back after Stripe acted. This is the check
+    ``atomic(durable=True)`` makes: the atomic blocks Django's TestCase opens
+    around each test are marked ``_from_testcase`` and do not count.
+    """
+    from django.db import connection
+
+    if any(
+        not getattr(block, "_from_testcase", False)
+        for block in connection.atomic_blocks
+    ):
+        raise RuntimeError(
+            f"Stripe call {operation} inside a database transaction: commit first."
+        )
 
 
 def _opts(idempotency_key: str) -> dict[str, str]:
@@ -274,6 +472,7 @@ def customer_create(
             params={"email": email, "name": name, "metadata": {"user_id": user_id}},
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
     )
     return customer.id
 
@@ -291,6 +490,8 @@ def customer_set_default_payment_method(
             },
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
+        object_id=customer_id,
     )
 
 
@@ -302,6 +503,7 @@ def setup_intent_create(*, customer_id: str, idempotency_key: str) -> SetupInten
             params={"customer": customer_id, "payment_method_types": ["card"]},
             options=_opts(idempotency_key),
         ),
+        idempotency_key=idempotency_key,
     )
     return SetupIntentResult(id=si.id, client_secret=si.client_secret, status=si.status)
 
@@ -312,6 +514,7 @@ def payment_method_retrieve(payment_method_id: str) -> Card:
         "payment_method.retrieve",
         lambda: _client().v1.payment_methods.retrieve(payment_method_id),
         id_from_caller=True,
+        object_id=payment_method_id,
     )
     return _card(pm.to_dict())
 
@@ -328,6 +531,8 @@ def payment_method_attach(
             options=_opts(idempotency_key),
         ),
         id_from_caller=True,
+        idempotency_key=idempotency_key,
+        object_id=payment_method_id,
     )
     return _card(pm.to_dict())
 
@@ -339,6 +544,8 @@ def payment_method_detach(*, payment_method_id: str, idempotency_key: str) -> No
         lambda: _client().v1.payment_methods.detach(
             payment_method_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=payment_method_id,
     )
 
 
@@ -376,6 +583,7 @@ def payment_intent_create(
         lambda: _client().v1.payment_intents.create(
             params=params, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
     )
     return _intent(pi.to_dict())
 
@@ -385,6 +593,7 @@ def payment_intent_retrieve(intent_id: str) -> IntentResult:
     pi = _call(
         "payment_intent.retrieve",
         lambda: _client().v1.payment_intents.retrieve(intent_id),
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -416,12 +625,16 @@ def payment_intent_confirm(
             params=params,
             options=_opts(f"{idempotency_key}:set-method"),
         ),
+        idempotency_key=f"{idempotency_key}:set-method",
+        object_id=intent_id,
     )
     pi = _call(
         "payment_intent.confirm",
         lambda: client.v1.payment_intents.confirm(
             intent_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -433,6 +646,8 @@ def payment_intent_cancel(*, intent_id: str, idempotency_key: str) -> IntentResu
         lambda: _client().v1.payment_intents.cancel(
             intent_id, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
+        object_id=intent_id,
     )
     return _intent(pi.to_dict())
 
@@ -447,16 +662,26 @@ def refund_create(
     reason: str,
     metadata: dict[str, str],
     idempotency_key: str,
+    connected: bool = False,
+    refund_application_fee: bool = True,
 ) -> RefundResult:
     """Refund ``amount`` minor units of a charged PaymentIntent.
 
-    The reason is sent to real Stripe only: localstripe rejects it.
+    The reason is sent to real Stripe only: localstripe rejects it. For a
+    destination charge (``connected``) Stripe takes the refund back from the
+    coach's account (``reverse_transfer``, in proportion) and gives back the
+    platform's application fee in proportion only when
+    ``refund_application_fee`` (the coach's refund-fee rule); localstripe
+    has no Connect, so these are sent only then.
     """
     params: dict[str, Any] = {
         "payment_intent": intent_id,
         "amount": amount,
         "metadata": metadata,
     }
+    if connected:
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = refund_application_fee
     if not settings.STRIPE_API_BASE:
         params["reason"] = reason
     refund = _call(
@@ -464,6 +689,7 @@ def refund_create(
         lambda: _client().v1.refunds.create(
             params=params, options=_opts(idempotency_key)
         ),
+        idempotency_key=idempotency_key,
     )
     return RefundResult(
         id=refund.id,
@@ -480,6 +706,7 @@ def refunds_for_intent(intent_id: str) -> list[dict[str, Any]]:
         lambda: _client().v1.refunds.list(
             params={"payment_intent": intent_id, "limit": 100}
         ),
+        object_id=intent_id,
     )
     return [refund.to_dict() for refund in page.data]
 

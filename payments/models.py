@@ -251,13 +251,18 @@ class Refund(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """An append-only money movement of one payment, signed, in minor units.
+    """An append-only money movement, signed, in minor units.
 
-    Cash entries (``charge``, ``refund``) sum to what Stripe holds for the
-    payment. Allocation entries (``platform_fee`` and ``coach_earning`` with
-    their reversals) split that same amount between the platform and the coach;
-    ``vat`` entries record the tax inside it. After a full refund every kind
-    sums to zero.
+    Cash entries (``charge``, ``refund``, ``chargeback``, ``dispute_fee``) sum
+    to what Stripe holds for the payment. Allocation entries (the platform's
+    and the coach's kinds) split that same amount between the platform and the
+    coach; ``vat`` entries record the tax inside it. With the proportional
+    refund-fee rule, a full refund nets every kind to zero.
+
+    Coach balance entries (README "Coach balances") never move cash: an
+    ``earning_matured`` or ``adjustment`` moves part of the coach's share from
+    pending to available, a ``payout`` (no payment) takes it out of available.
+    Every entry names its coach, so balances are one sum per coach.
     """
 
     class Kind(models.TextChoices):
@@ -269,17 +274,63 @@ class LedgerEntry(models.Model):
         COACH_EARNING_REVERSAL = "coach_earning_reversal", _("Coach earning reversal")
         VAT = "vat", _("VAT")
         VAT_REVERSAL = "vat_reversal", _("VAT reversal")
+        CHARGEBACK = "chargeback", _("Chargeback (lost dispute)")
+        DISPUTE_FEE = "dispute_fee", _("Stripe dispute fee")
+        PLATFORM_CHARGEBACK = "platform_chargeback", _("Platform share of chargeback")
+        COACH_CHARGEBACK = "coach_chargeback", _("Coach share of chargeback")
+        PLATFORM_DISPUTE_FEE = (
+            "platform_dispute_fee",
+            _("Platform share of dispute fee"),
+        )
+        COACH_DISPUTE_FEE = "coach_dispute_fee", _("Coach share of dispute fee")
+        EARNING_MATURED = "earning_matured", _("Earning available")
+        ADJUSTMENT = "adjustment", _("Adjustment against available")
+        PAYOUT = "payout", _("Payout")
 
-    CASH = frozenset({Kind.CHARGE, Kind.REFUND})
-    PLATFORM = frozenset({Kind.PLATFORM_FEE, Kind.PLATFORM_FEE_REVERSAL})
-    COACH = frozenset({Kind.COACH_EARNING, Kind.COACH_EARNING_REVERSAL})
+    CASH = frozenset({Kind.CHARGE, Kind.REFUND, Kind.CHARGEBACK, Kind.DISPUTE_FEE})
+    PLATFORM = frozenset(
+        {
+            Kind.PLATFORM_FEE,
+            Kind.PLATFORM_FEE_REVERSAL,
+            Kind.PLATFORM_CHARGEBACK,
+            Kind.PLATFORM_DISPUTE_FEE,
+        }
+    )
+    COACH = frozenset(
+        {
+            Kind.COACH_EARNING,
+            Kind.COACH_EARNING_REVERSAL,
+            Kind.COACH_CHARGEBACK,
+            Kind.COACH_DISPUTE_FEE,
+        }
+    )
     TAX = frozenset({Kind.VAT, Kind.VAT_REVERSAL})
+    # Moves between the coach's pending and available balances.
+    MATURING = frozenset({Kind.EARNING_MATURED, Kind.ADJUSTMENT})
 
     payment = models.ForeignKey(
-        Payment, on_delete=models.PROTECT, related_name="ledger"
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
     )
     refund = models.ForeignKey(
         Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger"
+    )
+    payout = models.ForeignKey(
+        "payments.Payout",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
+    )
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     amount = models.BigIntegerField(help_text=_("Signed, minor units."))
@@ -289,9 +340,12 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["payment", "id"]
         verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["coach", "currency", "created_at"])]
         constraints = [
             # One charge per payment and one entry of each kind per refund, so
-            # a replayed event can never book the same movement twice.
+            # a replayed event can never book the same movement twice. The
+            # same makes maturing a payment and booking a lost dispute
+            # idempotent: a second run hits the constraint.
             models.UniqueConstraint(
                 fields=["payment", "kind"],
                 condition=Q(refund__isnull=True),
@@ -302,10 +356,114 @@ class LedgerEntry(models.Model):
                 condition=Q(refund__isnull=False),
                 name="ledger_once_per_refund_kind",
             ),
+            models.UniqueConstraint(
+                fields=["payout", "kind"],
+                condition=Q(payout__isnull=False),
+                name="ledger_once_per_payout_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(payment__isnull=False) | Q(payout__isnull=False),
+                name="ledger_payment_or_payout",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency}"
+
+
+class Payout(models.Model):
+    """Money paid to a coach out of their available balance.
+
+    Without a connected Stripe account staff pay by bank transfer and record
+    it here (reference and date); the ``payout`` ledger entry takes it out of
+    the available balance. Written only by ``payments.services.payouts``.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts"
+    )
+    amount = models.PositiveBigIntegerField(help_text=_("Minor units."))
+    currency = models.CharField(max_length=3)
+    bank_reference = models.CharField(max_length=100)
+    paid_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="payout_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.amount} {self.currency} ({self.bank_reference})"
+
+
+class InvoiceCounter(models.Model):
+    """The last number issued in one invoice series, locked while issuing.
+
+    Numbers come from this row under ``select_for_update`` in the same
+    transaction that creates the invoice, so they have no gaps and no repeats.
+    """
+
+    series = models.CharField(max_length=16, unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.series}: {self.last_number}"
+
+
+class PlatformFeeInvoice(models.Model):
+    """The platform's invoice to a coach for one month's platform fee.
+
+    Immutable once issued: the seller's details are copied in, and ``save``
+    refuses to change an issued row.
+    """
+
+    number = models.CharField(max_length=32, unique=True)
+    coach = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    month = models.DateField(help_text=_("First day of the month invoiced."))
+    currency = models.CharField(max_length=3)
+    fee_net = models.BigIntegerField()
+    vat_amount = models.BigIntegerField()
+    fee_gross = models.BigIntegerField()
+    vat_rate_bps = models.PositiveIntegerField()
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField()
+    seller_vat_number = models.CharField(max_length=64)
+    buyer_name = models.CharField(max_length=200)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-month", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coach", "month", "currency"], name="invoice_once_per_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_gross=F("fee_net") + F("vat_amount")),
+                name="invoice_net_plus_vat_is_gross",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("An issued invoice cannot be changed.")
+        super().save(*args, **kwargs)
 
 
 class StripeCustomer(models.Model):
@@ -385,6 +543,9 @@ class WebhookEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The full traceback of the last failed attempt (tail kept if long): the
+    # one-line error above says what, this says where.
+    last_traceback = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A worker holds the event while it processes it; a lapsed lease means
     # the worker died and another may take over.
@@ -414,6 +575,7 @@ class Notification(models.Model):
         REFUNDED = "refunded", _("Refund issued")
         HOLD_EXPIRED = "hold_expired", _("Booking hold expired")
         DISPUTE_OPENED = "dispute_opened", _("Payment disputed")
+        BOOKING_CANCELLED = "booking_cancelled", _("Booking cancelled")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(
@@ -444,3 +606,142 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient}"
+
+
+# --- Audit trail ---------------------------------------------------------------------
+# Append-only records of who and what changed money, and of every request we
+# sent to Stripe. Rows are written by the services (and, for Stripe calls, by
+# the recorder the app registers with the gateway), never edited.
+
+
+class AppendOnlyModel(models.Model):
+    """A record that is written once: saving it again or deleting it raises."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are append-only.")
+
+
+class RefundTransition(AppendOnlyModel):
+    """One status change of a refund; ``from_status`` is empty at creation."""
+
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(
+        max_length=16, choices=Refund.Status.choices, blank=True
+    )
+    to_status = models.CharField(max_length=16, choices=Refund.Status.choices)
+    cause = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    stripe_event_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["refund", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status} ({self.cause})"
+
+
+class StaffAction(AppendOnlyModel):
+    """Something staff did to money or Stripe's records, and who did it.
+
+    ``actor`` is empty for a management command (no user behind it); the
+    ``details`` then say where it came from.
+    """
+
+    class Action(models.TextChoices):
+        REFUND = "refund", _("Refund")
+        RESYNC = "resync", _("Re-sync from Stripe")
+        REPLAY = "replay", _("Webhook replay")
+        CANCEL = "cancel", _("Booking cancellation")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff_actions",
+    )
+    booking = models.ForeignKey(
+        "bookings.Booking",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    webhook_event = models.ForeignKey(
+        WebhookEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff_actions",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor or 'command'}"
+
+
+class StripeCall(AppendOnlyModel):
+    """One HTTP request we sent to Stripe (each retry is a row of its own).
+
+    Ids, codes and timings only: never card data, keys or request bodies.
+    """
+
+    operation = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    object_id = models.CharField(max_length=255, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    stripe_request_id = models.CharField(max_length=255, blank=True)
+    duration_ms = models.PositiveIntegerField()
+    error_code = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(
+        Payment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stripe_calls",
+    )
+    refund = models.ForeignKey(
+        Refund,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stripe_calls",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["operation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.http_status or '-'} ({self.duration_ms} ms)"

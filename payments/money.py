@@ -18,6 +18,52 @@ ZERO_DECIMAL = frozenset(
 )
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
+# What Stripe accepts as one charge, in minor units: (minimum, maximum).
+# Minimums from Stripe's "minimum and maximum charge amounts" table for the
+# currencies it lists; any other currency gets the usual 0.50. The maximum is
+# eight digits of the minor unit for every currency (99999999 = CHF 999,999.99):
+# no amount from outside is larger (``parse_amount``).
+MAX_AMOUNT_MINOR = 99_999_999
+_DEFAULT_MIN_CHARGE_MINOR = 50
+CHARGE_LIMITS: dict[str, tuple[int, int]] = {
+    code: (minimum, MAX_AMOUNT_MINOR)
+    for code, minimum in {
+        "AED": 200,
+        "AUD": 50,
+        "BGN": 100,
+        "BRL": 50,
+        "CAD": 50,
+        "CHF": 50,
+        "CZK": 1500,
+        "DKK": 250,
+        "EUR": 50,
+        "GBP": 30,
+        "HKD": 400,
+        "HUF": 17500,
+        "INR": 50,
+        "JPY": 50,
+        "MXN": 1000,
+        "MYR": 200,
+        "NOK": 300,
+        "NZD": 50,
+        "PLN": 200,
+        "RON": 200,
+        "SEK": 300,
+        "SGD": 50,
+        "THB": 1000,
+        "USD": 50,
+    }.items()
+}
+
+
+def charge_limits(currency: str) -> tuple[int, int]:
+    """The smallest and largest charge Stripe accepts in ``currency`` (minor units)."""
+    return CHARGE_LIMITS.get(
+        normalize_currency(currency),
+        (_DEFAULT_MIN_CHARGE_MINOR, MAX_AMOUNT_MINOR),
+    )
+
+
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -43,9 +89,6 @@ def exponent(currency: str) -> int:
     return 2
 
 
-# Stripe's maximum charge: eight digits of the minor unit (99999999 = CHF
-# 999,999.99), the same for every currency. No amount from outside is larger.
-MAX_AMOUNT_MINOR = 99_999_999
 # What ``to_minor`` converts for our own code (sums, tests): far beyond any
 # charge, still small enough that every step below stays a few microseconds.
 _MAX_CONVERTIBLE_MINOR = 10**15

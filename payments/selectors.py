@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from accounts.models import User
 from bookings import selectors as booking_selectors
@@ -377,13 +378,22 @@ def payment_totals_by_status(*, since: datetime) -> list[dict]:
     )
 
 
-def payment_list_stuck(*, older_than: datetime) -> QuerySet[Payment]:
-    """Payments still open (not charged, not ended) and untouched since ``older_than``.
+def payment_list_stuck(
+    *, older_than: datetime, now: datetime | None = None
+) -> QuerySet[Payment]:
+    """Payments still open (not charged, not ended) and untouched since
+    ``older_than``, and any payment still in ``requires_action`` after its
+    booking's hold ended (the client never finished 3-D Secure, and the hold
+    is gone, however recently reconciliation touched the row).
 
     Oldest first, with their booking and payer joined.
     """
+    now = now or timezone.now()
+    past_hold = Q(status=Payment.Status.REQUIRES_ACTION, booking__expires_at__lte=now)
     return (
-        payments_stuck(older_than=older_than)
+        Payment.objects.filter(
+            Q(pk__in=payments_stuck(older_than=older_than).values("pk")) | past_hold
+        )
         .select_related("booking", "payer")
         .order_by("updated_at")
     )
@@ -408,3 +418,151 @@ def refund_list_pending() -> QuerySet[Refund]:
         .select_related("payment", "payment__payer", "requested_by")
         .order_by("created_at")
     )
+
+
+def coach_share_for_bookings(*, booking_ids) -> dict:
+    """What the coach receives now for each booking, from the ledger: their
+    earning less the reversals of refunds (booking id -> minor units).
+    Bookings without ledger entries (never charged) are left out."""
+    rows = (
+        LedgerEntry.objects.filter(
+            payment__booking_id__in=list(booking_ids), kind__in=LedgerEntry.COACH
+        )
+        .values("payment__booking_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["payment__booking_id"]: row["total"] for row in rows}
+
+
+# --- Audit timeline --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a payment's history, whatever record it comes from."""
+
+    at: datetime
+    kind: str  # transition | refund | stripe_call | webhook | ledger | staff
+    title: str
+    detail: str
+    actor: str
+    rank: tuple
+
+
+# Within one instant, cause before effect.
+_KIND_ORDER = {
+    "staff": 0,
+    "stripe_call": 1,
+    "webhook": 2,
+    "transition": 3,
+    "refund": 4,
+    "ledger": 5,
+}
+
+
+def payment_timeline(*, payment: Payment) -> list[TimelineEntry]:
+    """Everything that happened to a payment, oldest first, in one list.
+
+    Merges its transitions, its refunds' transitions, the requests we sent to
+    Stripe about it, the webhook events about its intent (or named by its
+    transitions), its ledger entries and staff actions. Records made in the
+    same instant go cause first, then by id. For admins: the caller has
+    checked the reader may see the payment. Six queries.
+    """
+    from payments.models import RefundTransition, StaffAction, StripeCall
+
+    entries: list[TimelineEntry] = []
+
+    def add(at, kind: str, pk: int, title: str, detail: str = "", actor=None):
+        entries.append(
+            TimelineEntry(
+                at=at,
+                kind=kind,
+                title=title,
+                detail=detail,
+                actor=getattr(actor, "email", "") if actor else "",
+                rank=(at, _KIND_ORDER[kind], pk),
+            )
+        )
+
+    event_ids: set[str] = set()
+    for row in payment.transitions.select_related("actor"):
+        event_ids.add(row.stripe_event_id)
+        add(
+            row.created_at,
+            "transition",
+            row.pk,
+            f"Payment {row.from_status or 'created'} → {row.to_status}",
+            f"v{row.version} · {row.cause}"
+            + (f" · {row.stripe_event_id}" if row.stripe_event_id else ""),
+            row.actor,
+        )
+    for row in RefundTransition.objects.filter(refund__payment=payment).select_related(
+        "refund", "actor"
+    ):
+        event_ids.add(row.stripe_event_id)
+        add(
+            row.created_at,
+            "refund",
+            row.pk,
+            f"Refund {row.from_status or 'requested'} → {row.to_status}",
+            f"{to_major(row.refund.amount, row.refund.currency)} "
+            f"{row.refund.currency} · {row.cause}"
+            + (f" · {row.stripe_event_id}" if row.stripe_event_id else ""),
+            row.actor,
+        )
+    for row in StripeCall.objects.filter(payment=payment):
+        status = row.http_status or "no answer"
+        add(
+            row.created_at,
+            "stripe_call",
+            row.pk,
+            f"Stripe {row.operation} → {status}",
+            " · ".join(
+                part
+                for part in (
+                    row.object_id,
+                    row.idempotency_key,
+                    row.stripe_request_id,
+                    f"{row.duration_ms} ms",
+                    f"attempt {row.attempt}" if row.attempt > 1 else "",
+                    row.error_code,
+                )
+                if part
+            ),
+        )
+    event_ids.discard("")
+    intent_id = payment.stripe_payment_intent_id
+    about = Q(stripe_event_id__in=event_ids)
+    if intent_id:
+        about |= Q(payload__data__object__id=intent_id) | Q(
+            payload__data__object__payment_intent=intent_id
+        )
+    for row in WebhookEvent.objects.filter(about):
+        add(
+            row.received_at,
+            "webhook",
+            row.pk,
+            f"Webhook {row.type} ({row.status})",
+            f"{row.stripe_event_id} · {row.attempts} attempt(s)"
+            + (f" · {row.last_error}" if row.last_error else ""),
+        )
+    for row in payment.ledger.all():
+        add(
+            row.created_at,
+            "ledger",
+            row.pk,
+            f"Ledger {row.kind}",
+            f"{to_major(row.amount, row.currency)} {row.currency}",
+        )
+    for row in StaffAction.objects.filter(payment=payment).select_related("actor"):
+        add(
+            row.created_at,
+            "staff",
+            row.pk,
+            f"Staff: {row.get_action_display()}",
+            ", ".join(f"{k}: {v}" for k, v in sorted(row.details.items()) if v != ""),
+            row.actor,
+        )
+    entries.sort(key=lambda entry: entry.rank)
+    return entries

@@ -3,7 +3,15 @@ inline (CELERY_TASK_ALWAYS_EAGER), enqueued after commit by the services."""
 
 from celery import shared_task
 
-from payments.services import cancellation, events, maintenance, notifications
+from bookings import services as booking_services
+from payments.services import (
+    balances,
+    cancellation,
+    events,
+    invoices,
+    maintenance,
+    notifications,
+)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -13,10 +21,7 @@ def process_webhook_event(event_pk: int) -> str:
 
 @shared_task(ignore_result=True)
 def retry_failed_webhooks() -> int:
-    due = events.webhook_events_due()
-    for event_pk in due:
-        events.webhook_event_process(event_pk=event_pk)
-    return len(due)
+    return events.webhook_events_process_due()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -73,9 +78,27 @@ def create_notifications(
     )
 
 
+@shared_task(ignore_result=True)
+def complete_ended_sessions() -> int:
+    return booking_services.booking_complete_ended()
+
+
+@shared_task(ignore_result=True)
+def mature_earnings() -> int:
+    return balances.earnings_mature_due()
+
+
+@shared_task(ignore_result=True)
+def issue_platform_fee_invoices() -> int:
+    return invoices.invoices_issue_for_last_month()
+
+
 # (task, seconds between runs): the beat schedule and the embedded runner's.
 PERIODIC = [
     (expire_unpaid_bookings, 60),
     (reconcile_payments, 120),
     (retry_failed_webhooks, 30),
+    (complete_ended_sessions, 300),
+    (mature_earnings, 600),
+    (issue_platform_fee_invoices, 3600),
 ]

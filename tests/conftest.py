@@ -6,6 +6,7 @@ internet.
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -136,12 +137,18 @@ def offering(coach):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip PostgreSQL-only tests (row locks, exclusion constraints) on SQLite."""
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL: run with DATABASE_URL=postgres://..."
-    )
+    """Skip PostgreSQL-only tests (row locks, exclusion constraints) on SQLite,
+    and Redis fault tests (their own redis-server) off the Redis leg."""
+    skips = {}
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        skips["postgres"] = pytest.mark.skip(
+            reason="needs PostgreSQL: run with DATABASE_URL=postgres://..."
+        )
+    if not (settings.REDIS_URL and shutil.which("redis-server")):
+        skips["redis"] = pytest.mark.skip(
+            reason="needs Redis: run with REDIS_URL=redis://... and redis-server"
+        )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for marker, skip in skips.items():
+            if marker in item.keywords:
+                item.add_marker(skip)

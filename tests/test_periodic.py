@@ -52,6 +52,9 @@ def test_periodic_jobs_are_the_tasks_of_periodic_at_their_intervals():
         ("expire_unpaid_bookings", 60),
         ("reconcile_payments", 120),
         ("retry_failed_webhooks", 30),
+        ("complete_ended_sessions", 300),
+        ("mature_earnings", 600),
+        ("issue_platform_fee_invoices", 3600),
     ]
     only = periodic_jobs(only=["reconcile_payments"], every=5)
     assert [(job.name, job.every) for job in only] == [("reconcile_payments", 5)]
@@ -74,6 +77,9 @@ def test_celery_beat_schedule_is_built_from_periodic():
         "payments.tasks.expire_unpaid_bookings": (60, 60),
         "payments.tasks.reconcile_payments": (120, 120),
         "payments.tasks.retry_failed_webhooks": (30, 30),
+        "payments.tasks.complete_ended_sessions": (300, 300),
+        "payments.tasks.mature_earnings": (600, 600),
+        "payments.tasks.issue_platform_fee_invoices": (3600, 3600),
     }
 
 

@@ -120,8 +120,9 @@ def test_settings_with_database_and_redis_urls_select_postgres_and_redis():
     assert dumped["debug"] is False
     assert dumped["engine"] == "django.db.backends.postgresql"
     assert dumped["name"] == "postgres"
-    assert dumped["channel_layer"] == "channels_redis.core.RedisChannelLayer"
-    assert dumped["cache"] == "django.core.cache.backends.redis.RedisCache"
+    # channels-redis and Django's RedisCache, bounded and failing open.
+    assert dumped["channel_layer"] == "coaching.channels.BoundedRedisChannelLayer"
+    assert dumped["cache"] == "coaching.cache.FailOpenRedisCache"
     assert dumped["cache_location"] == PRODUCTION_ENV["REDIS_URL"]
     assert dumped["celery_broker"] == PRODUCTION_ENV["REDIS_URL"]
     assert dumped["celery_eager"] is False
@@ -175,7 +176,7 @@ def test_settings_db_pool_and_pubsub_layer_are_opt_in():
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    assert read() == [None, 0, "channels_redis.core.RedisChannelLayer"]
+    assert read() == [None, 0, "coaching.channels.BoundedRedisChannelLayer"]
     pool, max_age, layer = read(
         DB_POOL="1", DB_POOL_MAX_SIZE="7", DB_CONN_MAX_AGE="60", CHANNEL_LAYER="pubsub"
     )

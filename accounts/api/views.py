@@ -183,6 +183,7 @@ class UserRegisterApi(APIView):
             202: OutputSerializer,
             400: ErrorOutputSerializer,
             403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
         },
     )
     def post(self, request: Request, *args, **kwargs) -> Response:
@@ -239,7 +240,12 @@ class UserLogoutApi(APIView):
             "proves. Clears the cookies. Always succeeds, also without a token."
         ),
         request=InputSerializer,
-        responses={200: OutputSerializer, 403: ErrorOutputSerializer},
+        responses={
+            200: OutputSerializer,
+            400: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
+        },
     )
     def post(self, request: Request) -> Response:
         _enforce_csrf_on_cookies(request)
@@ -354,8 +360,10 @@ class TokenRefreshApi(APIView):
         request=InputSerializer,
         responses={
             200: OutputSerializer,
+            400: ErrorOutputSerializer,
             401: ErrorOutputSerializer,
             403: ErrorOutputSerializer,
+            429: ErrorOutputSerializer,
         },
     )
     def post(self, request: Request) -> Response:

@@ -1,5 +1,6 @@
 """Every write to bookings: creating them and moving them through their states
-(``bookings``), and the coaches' offerings (``offerings``). Re-exports the
+(``bookings``), the coaches' offerings (``offerings``), and their profile
+and hours (``coaches``). Re-exports the
 public services of the package.
 """
 
@@ -7,12 +8,19 @@ from bookings.services.bookings import (
     booking_cancel,
     booking_cancel_paid,
     booking_complete,
+    booking_complete_ended,
     booking_confirm,
     booking_create,
     booking_expire,
     booking_expire_overdue,
     booking_mark_refunded,
     on_hold_ended,
+)
+from bookings.services.coaches import (
+    availability_exception_add,
+    availability_exception_delete,
+    availability_set_weekly,
+    coach_profile_update,
 )
 from bookings.services.offerings import (
     offering_create,
@@ -21,14 +29,19 @@ from bookings.services.offerings import (
 )
 
 __all__ = [
+    "availability_exception_add",
+    "availability_exception_delete",
+    "availability_set_weekly",
     "booking_cancel",
     "booking_cancel_paid",
     "booking_complete",
+    "booking_complete_ended",
     "booking_confirm",
     "booking_create",
     "booking_expire",
     "booking_expire_overdue",
     "booking_mark_refunded",
+    "coach_profile_update",
     "offering_create",
     "offering_deactivate",
     "offering_update",

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from bookings import availability
+from bookings import availability, selectors
 from bookings.exceptions import (
     BookingNotAllowed,
     HoldNotExpired,
@@ -32,6 +32,7 @@ from bookings.exceptions import (
     SlotTaken,
     StartInPast,
     StartTooFarAhead,
+    StartTooSoon,
     TooManyHolds,
 )
 from bookings.models import Booking, BookingTransition, CoachProfile, Offering
@@ -74,8 +75,12 @@ def booking_create(
     offering and the coach's terms, and ``expires_at`` set
     ``PAYMENT_HOLD_MINUTES`` ahead. Only a client may be booked, by themselves
     or by an admin. The start must be aware, on a full or half hour of the
-    coach's clock, in the future and at most ``BOOKING_MAX_DAYS_AHEAD`` days
-    ahead; the whole session must fit one of the coach's weekly windows.
+    coach's clock, after the coach's minimum notice and within their booking
+    horizon (at most ``BOOKING_MAX_DAYS_AHEAD`` days ahead); the whole session
+    must fit the coach's hours of that local date (weekly hours and dated
+    exceptions) and keep their buffer from every other live booking. The
+    cancellation window is snapshotted with the price: later changes of the
+    coach's terms apply to new bookings only.
 
     Bookings of one coach are serialised by a lock on the coach's profile row:
     holds past their expiry that overlap the slot are expired first, then any
@@ -97,13 +102,6 @@ def booking_create(
     now = timezone.now()
     if starts_at <= now:
         raise StartInPast(_("Sessions can only be booked in the future."))
-    max_days = settings.BOOKING_MAX_DAYS_AHEAD
-    if starts_at > now + dt.timedelta(days=max_days):
-        raise StartTooFarAhead(
-            _("Sessions can be booked at most %(days)d days ahead.")
-            % {"days": max_days},
-            maxDaysAhead=max_days,
-        )
 
     with transaction.atomic():
         profile = _lock_coach_profile(offering)
@@ -111,20 +109,33 @@ def booking_create(
         offering = Offering.objects.get(pk=offering.pk)
         if not offering.active:
             raise OfferingUnavailable(_("This offering is no longer available."))
+        _check_span(profile, starts_at=starts_at, now=now)
         ends_at = starts_at + dt.timedelta(minutes=offering.duration_minutes)
         tz = profile.tz
         if not availability.is_on_grid(starts_at, tz):
             raise InvalidStartTime(_("Sessions start on a full or half hour."))
-        if not availability.fits_windows(
-            profile.availability.all(), starts_at, ends_at, tz
-        ):
+        local_day = starts_at.astimezone(tz).date()
+        ranges = availability.hours_on(
+            local_day,
+            profile.availability.all(),
+            profile.exceptions.filter(date=local_day),
+        )
+        if not availability.fits_hours(ranges, starts_at, ends_at, tz):
             raise OutsideAvailability(_("The coach is not available at that time."))
 
+        # The buffer widens the overlap check: a session must keep the
+        # coach's current buffer from every other live one.
+        buffer = dt.timedelta(minutes=profile.buffer_minutes)
         _expire_stale_holds(
-            coach_id=offering.coach_id, starts_at=starts_at, ends_at=ends_at, now=now
+            coach_id=offering.coach_id,
+            starts_at=starts_at - buffer,
+            ends_at=ends_at + buffer,
+            now=now,
         )
         if _live_overlapping(
-            coach_id=offering.coach_id, starts_at=starts_at, ends_at=ends_at
+            coach_id=offering.coach_id,
+            starts_at=starts_at - buffer,
+            ends_at=ends_at + buffer,
         ).exists():
             raise SlotTaken(_("This time is already booked. Choose another one."))
 
@@ -155,6 +166,7 @@ def booking_create(
                     platform_fee_bps=price.platform_fee_bps,
                     coach_amount=price.coach_amount,
                     cancellation_window_hours=profile.cancellation_window_hours,
+                    refund_fee_rule=profile.refund_fee_rule,
                 )
         except IntegrityError as exc:
             if _violated_constraint(exc) == NO_OVERLAP_CONSTRAINT:
@@ -164,6 +176,31 @@ def booking_create(
             raise
         _record(booking, from_status="", actor=actor, cause="created")
     return booking
+
+
+def _check_span(profile: CoachProfile, *, starts_at: dt.datetime, now) -> None:
+    """Refuse a start inside the coach's minimum notice or past their horizon
+    (never past the platform's ``BOOKING_MAX_DAYS_AHEAD``)."""
+    max_days = selectors.coach_horizon_days(profile)
+    earliest, latest = availability.bookable_span(
+        now, min_notice_hours=profile.min_notice_hours, horizon_days=max_days
+    )
+    if starts_at <= earliest:
+        raise StartTooSoon(
+            ngettext(
+                "This coach takes bookings at least %(hours)d hour ahead.",
+                "This coach takes bookings at least %(hours)d hours ahead.",
+                profile.min_notice_hours,
+            )
+            % {"hours": profile.min_notice_hours},
+            minNoticeHours=profile.min_notice_hours,
+        )
+    if starts_at > latest:
+        raise StartTooFarAhead(
+            _("Sessions can be booked at most %(days)d days ahead.")
+            % {"days": max_days},
+            maxDaysAhead=max_days,
+        )
 
 
 def _check_may_book(*, client: User, actor: User) -> None:
@@ -236,7 +273,7 @@ def _violated_constraint(exc: IntegrityError) -> str | None:
 
 
 @transaction.atomic
-def booking_cancel(*, booking: Booking, actor: User) -> Booking:
+def booking_cancel(*, booking: Booking, actor: User, reason: str = "") -> Booking:
     """Cancel a booking on behalf of its client, its coach or an admin.
 
     An unpaid hold (``pending_payment``) is cancelled at once and its slot is
@@ -244,7 +281,8 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
     refunding per the cancellation policy, which the payment core does
     (``payments.services.booking_cancel_with_refund``, through
     ``booking_cancel_paid``); here it raises RefundRequired. Cancelling a
-    cancelled booking returns it unchanged.
+    cancelled booking returns it unchanged. ``reason`` (what the canceller
+    tells the other party) is kept on the booking.
 
     Raises BookingNotAllowed (403) for anyone else, RefundRequired and
     InvalidTransition (409) for other states.
@@ -260,12 +298,16 @@ def booking_cancel(*, booking: Booking, actor: User) -> Booking:
             bookingStatus=locked.status,
         )
     return _transition(
-        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+        locked,
+        Status.CANCELLED,
+        actor=actor,
+        cause=f"cancelled_by_{actor.role}",
+        reason=reason,
     )
 
 
 @transaction.atomic
-def booking_cancel_paid(*, booking: Booking, actor: User) -> Booking:
+def booking_cancel_paid(*, booking: Booking, actor: User, reason: str = "") -> Booking:
     """Cancel a paid (``confirmed``) booking; the caller settles the refund.
 
     For the payment core only (``payments.services.booking_cancel_with_refund``),
@@ -287,7 +329,11 @@ def booking_cancel_paid(*, booking: Booking, actor: User) -> Booking:
             toStatus=Status.CANCELLED,
         )
     return _transition(
-        locked, Status.CANCELLED, actor=actor, cause=f"cancelled_by_{actor.role}"
+        locked,
+        Status.CANCELLED,
+        actor=actor,
+        cause=f"cancelled_by_{actor.role}",
+        reason=reason,
     )
 
 
@@ -376,6 +422,30 @@ def booking_complete(*, booking: Booking, actor: User | None, cause: str) -> Boo
     return _transition(locked, Status.COMPLETED, actor=actor, cause=cause)
 
 
+def booking_complete_ended(*, now: dt.datetime | None = None) -> int:
+    """Complete every confirmed session that has ended; return how many moved.
+
+    Meant for the periodic job (payments' earnings mature from completion).
+    Each booking goes through ``booking_complete`` in its own transaction,
+    so the move is locked, recorded (cause ``session_ended``) and announced
+    like any other; a re-run or a concurrent run finds nothing left to move.
+    """
+    now = now or timezone.now()
+    ended = Booking.objects.filter(
+        status=Status.CONFIRMED, ends_at__lte=now
+    ).values_list("pk", flat=True)
+    moved = 0
+    for pk in ended:
+        try:
+            booking = booking_complete(
+                booking=Booking(pk=pk), actor=None, cause="session_ended"
+            )
+        except (InvalidTransition, SessionNotOver):
+            continue  # cancelled or refunded since the query
+        moved += booking.status == Status.COMPLETED
+    return moved
+
+
 def _is_party(user: User, booking: Booking) -> bool:
     return user.is_admin or user.pk in (booking.client_id, booking.coach_id)
 
@@ -386,7 +456,13 @@ def _lock(booking: Booking) -> Booking:
 
 @transaction.atomic
 def _transition(
-    booking: Booking, to: str, *, actor: User | None, cause: str, locked: bool = False
+    booking: Booking,
+    to: str,
+    *,
+    actor: User | None,
+    cause: str,
+    reason: str = "",
+    locked: bool = False,
 ) -> Booking:
     """Move ``booking`` to ``to`` under a row lock; the one writer of ``status``.
 
@@ -414,7 +490,8 @@ def _transition(
     fields = ["status", "version", "updated_at"]
     if to == Status.CANCELLED:
         locked.cancelled_at = timezone.now()
-        fields.append("cancelled_at")
+        locked.cancel_reason = (reason or "").strip()[:1000]
+        fields += ["cancelled_at", "cancel_reason"]
     locked.save(update_fields=fields)
     _record(locked, from_status=from_status, actor=actor, cause=cause)
     return locked

@@ -16,10 +16,18 @@ from bookings.views.client import (
     booking_receipt,
 )
 from bookings.views.coach import (
+    coach_booking_cancel,
     coach_bookings,
     coach_offering_deactivate,
     coach_offering_edit,
     coach_offerings,
+)
+from bookings.views.practice import (
+    coach_exception_add,
+    coach_exception_delete,
+    coach_hours,
+    coach_profile,
+    coach_setup,
 )
 
 __all__ = [
@@ -30,10 +38,16 @@ __all__ = [
     "booking_list",
     "booking_receipt",
     "coach_book",
+    "coach_booking_cancel",
     "coach_bookings",
     "coach_detail",
+    "coach_exception_add",
+    "coach_exception_delete",
+    "coach_hours",
     "coach_list",
     "coach_offering_deactivate",
     "coach_offering_edit",
     "coach_offerings",
+    "coach_profile",
+    "coach_setup",
 ]

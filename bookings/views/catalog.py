@@ -26,9 +26,14 @@ SLOT_DAYS = 14
 
 
 def coach_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "bookings/home.html", {"coaches": selectors.coach_list_public()}
-    )
+    """The catalogue of bookable coaches; a coach who is not bookable yet
+    (just registered) sees their setup checklist above it."""
+    context = {"coaches": selectors.coach_list_public()}
+    if request.user.is_authenticated and request.user.is_coach:
+        steps = selectors.coach_setup_steps(coach=request.user)
+        if not all(steps.values()):
+            context["setup_steps"] = steps
+    return render(request, "bookings/home.html", context)
 
 
 def _slot_days(

@@ -254,6 +254,9 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     session starts, can be cancelled here.
     """
     booking = _visible_booking(request, booking_id)
+    if request.method == "GET" and request.user.pk == booking.coach_id:
+        # The coach's page says it in the coach's words and asks for a reason.
+        return redirect("coach:booking_cancel", booking_id=booking.pk)
     cancellable = (
         booking.status in (Booking.Status.PENDING_PAYMENT, Booking.Status.CONFIRMED)
         and booking.starts_at > timezone.now()
@@ -290,11 +293,18 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
     refund_amount = payment_services.cancellation_refund_amount(
         booking=booking, actor=request.user
     )
+    paid = payment_selectors.payment_for_receipt(booking_id=booking.pk)
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
         "refund_amount": refund_amount,
-        "paid": payment_selectors.payment_for_receipt(booking_id=booking.pk),
+        "paid": paid,
+        # Who gives back what (issue 15): the same split the ledger will book.
+        "refund_split": payment_services.refund_split(
+            payment=paid, amount=refund_amount
+        )
+        if paid and refund_amount
+        else None,
         "window_closes_at": booking.starts_at
         - dt.timedelta(hours=booking.cancellation_window_hours),
         "error": error,

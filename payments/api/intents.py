@@ -7,7 +7,6 @@ from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -28,6 +27,12 @@ from payments.api.common import (
     intent_object,
     parse_uuid,
     validated,
+)
+from payments.api.serializers import (
+    ConfirmOutputSerializer,
+    CreateIntentOutputSerializer,
+    StatusOutputSerializer,
+    error_responses,
 )
 from payments.exceptions import PaymentNotFound
 from payments.money import to_major
@@ -95,14 +100,8 @@ class PaymentCreateIntentApi(APIView):
         ),
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "CreateIntentOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "clientSecret": serializers.CharField(),
-                    "paymentIntent": serializers.DictField(),
-                },
-            )
+            200: CreateIntentOutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 429, 502, 503),
         },
         examples=[
             OpenApiExample(
@@ -178,17 +177,8 @@ class PaymentConfirmApi(APIView):
         ),
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "ConfirmOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "paymentIntent": serializers.DictField(),
-                    "recipientId": serializers.CharField(),
-                    "bookingId": serializers.CharField(),
-                    "amount": serializers.DecimalField(max_digits=20, decimal_places=3),
-                    "currency": serializers.CharField(),
-                },
-            )
+            200: ConfirmOutputSerializer,
+            **error_responses(400, 401, 402, 403, 404, 409, 429, 502, 503),
         },
         examples=[
             OpenApiExample(
@@ -265,16 +255,13 @@ class PaymentConfirmApi(APIView):
 class PaymentStatusApi(APIView):
     @extend_schema(
         summary="Payment status of a booking",
+        description=(
+            "For the payer, the booking's coach and admins. An open payment is "
+            "re-read from Stripe first, so the answer is current."
+        ),
         responses={
-            200: inline_serializer(
-                "StatusOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "bookingId": serializers.CharField(),
-                    "bookingStatus": serializers.CharField(),
-                    "payment": serializers.DictField(allow_null=True),
-                },
-            )
+            200: StatusOutputSerializer,
+            **error_responses(401, 403, 404, 503),
         },
     )
     def get(self, request: Request, booking_id: str) -> Response:

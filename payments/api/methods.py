@@ -3,11 +3,7 @@
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import (
-    extend_schema,
-    extend_schema_serializer,
-    inline_serializer,
-)
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +17,12 @@ from payments.api.common import (
     check_stripe_id,
     parse_uuid,
     validated,
+)
+from payments.api.serializers import (
+    MethodListOutputSerializer,
+    MethodOutputSerializer,
+    SetupIntentOutputSerializer,
+    error_responses,
 )
 from payments.exceptions import PaymentNotFound
 from payments.models import SavedPaymentMethod
@@ -42,16 +44,6 @@ def _methods_body(user: User) -> dict[str, Any]:
     return {"success": True, "paymentMethods": [_method_object(m) for m in methods]}
 
 
-_METHOD_OUTPUT = inline_serializer(
-    "PaymentMethodOutput",
-    {"success": serializers.BooleanField(), "paymentMethod": serializers.DictField()},
-)
-_METHODS_OUTPUT = inline_serializer(
-    "PaymentMethodListOutput",
-    {"success": serializers.BooleanField(), "paymentMethods": serializers.ListField()},
-)
-
-
 class PaymentMethodCreateApi(APIView):
     throttle_classes = [PaymentsThrottle]
     throttle_scope = "payments"
@@ -64,7 +56,10 @@ class PaymentMethodCreateApi(APIView):
     @extend_schema(
         summary="Save a card (a pm_ id from Stripe.js) for later",
         request=InputSerializer,
-        responses={201: _METHOD_OUTPUT},
+        responses={
+            201: MethodOutputSerializer,
+            **error_responses(400, 401, 402, 403, 404, 409, 429, 502, 503),
+        },
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request)
@@ -94,7 +89,7 @@ class PaymentMethodItemApi(APIView):
 
     @extend_schema(
         summary="List a user's saved cards (that user or an admin)",
-        responses={200: _METHODS_OUTPUT},
+        responses={200: MethodListOutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, item_id: str) -> Response:
         user_id = parse_uuid(item_id)
@@ -107,7 +102,10 @@ class PaymentMethodItemApi(APIView):
 
     @extend_schema(
         summary="Remove one of your saved cards; the newest other card becomes default",
-        responses={200: _METHODS_OUTPUT},
+        responses={
+            200: MethodListOutputSerializer,
+            **error_responses(400, 401, 403, 404, 429, 502, 503),
+        },
     )
     def delete(self, request: Request, item_id: str) -> Response:
         services.payment_method_detach(
@@ -129,7 +127,10 @@ class PaymentMethodDefaultApi(APIView):
     @extend_schema(
         summary="Make one of your saved cards the default",
         request=InputSerializer,
-        responses={200: _METHODS_OUTPUT},
+        responses={
+            200: MethodListOutputSerializer,
+            **error_responses(400, 401, 403, 404, 429, 502, 503),
+        },
     )
     def post(self, request: Request) -> Response:
         data = validated(self.InputSerializer, request)
@@ -149,14 +150,8 @@ class SetupIntentCreateApi(APIView):
         summary="Start collecting a new card with Stripe.js (confirmCardSetup)",
         request=None,
         responses={
-            200: inline_serializer(
-                "SetupIntentOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "setupIntentId": serializers.CharField(),
-                    "clientSecret": serializers.CharField(),
-                },
-            )
+            200: SetupIntentOutputSerializer,
+            **error_responses(401, 403, 429, 502, 503),
         },
     )
     def post(self, request: Request) -> Response:

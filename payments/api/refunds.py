@@ -5,7 +5,6 @@ from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
     extend_schema_serializer,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -20,6 +19,7 @@ from payments.api.common import (
     amount_in_currency,
     validated,
 )
+from payments.api.serializers import RefundOutputSerializer, error_responses
 from payments.exceptions import PaymentNotFound
 from payments.models import Refund
 
@@ -50,14 +50,8 @@ class PaymentRefundApi(APIView):
         ),
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                "RefundOutput",
-                {
-                    "success": serializers.BooleanField(),
-                    "refund": serializers.DictField(),
-                    "payment": serializers.DictField(),
-                },
-            )
+            200: RefundOutputSerializer,
+            **error_responses(400, 401, 403, 404, 409, 429, 502, 503),
         },
         examples=[
             OpenApiExample(

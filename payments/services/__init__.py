@@ -1,5 +1,6 @@
 """Every write to payment data. Re-exports the public services of the package."""
 
+from payments.services.balances import refund_split
 from payments.services.cancellation import (
     booking_cancel_with_refund,
     cancellation_refund_amount,
@@ -49,5 +50,6 @@ __all__ = [
     "payment_settle_abandoned_challenge",
     "payment_sync_for_payer",
     "refund_settle",
+    "refund_split",
     "setup_intent_create",
 ]

@@ -22,7 +22,7 @@ from payments.models import (
     Refund,
 )
 from payments.pricing import round_half_up_div
-from payments.services import notifications
+from payments.services import balances, notifications
 
 logger = logging.getLogger("payments")
 
@@ -245,7 +245,11 @@ def ledger_record_charge(payment: Payment) -> None:
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(
-                payment=payment, kind=kind, amount=amount, currency=payment.currency
+                payment=payment,
+                coach_id=payment.recipient_id,
+                kind=kind,
+                amount=amount,
+                currency=payment.currency,
             )
             for kind, amount in (
                 (K.CHARGE, received),
@@ -258,47 +262,105 @@ def ledger_record_charge(payment: Payment) -> None:
 
 
 def ledger_record_refund(payment: Payment, refund: Refund) -> None:
-    """Book a refund and reverse fee, earning and VAT in proportion.
+    """Book a refund and reverse fee, earning and VAT per the refund-fee rule.
 
-    The last refund reverses exactly what is left, so a full refund nets every
-    kind to zero whatever the rounding of earlier partial refunds.
+    The split is ``balances.refund_split`` (the same the confirmation pages
+    show). Called with ``amount_refunded`` already including this refund, so
+    the split is taken as of before it. A refund of a matured earning also
+    books an ``adjustment`` against the coach's available balance.
     """
     K = LedgerEntry.Kind
-    totals = dict(
-        payment.ledger.values_list("kind")
-        .annotate(total=Sum("amount"))
-        .values_list("kind", "total")
+    before = Payment(
+        pk=payment.pk,
+        booking=payment.booking,
+        amount=payment.amount,
+        amount_received=payment.amount_received,
+        amount_refunded=payment.amount_refunded - refund.amount,
+        platform_fee_amount=payment.platform_fee_amount,
+        vat_amount=payment.vat_amount,
+        currency=payment.currency,
     )
-    fee_left = totals.get(K.PLATFORM_FEE, 0) + totals.get(K.PLATFORM_FEE_REVERSAL, 0)
-    vat_left = totals.get(K.VAT, 0) + totals.get(K.VAT_REVERSAL, 0)
-    if payment.amount_refunded >= payment.amount_received:
-        fee_back, vat_back = fee_left, vat_left
-    else:
-        gross = payment.amount_received
-        fee_back = min(
-            fee_left,
-            round_half_up_div(refund.amount * payment.platform_fee_amount, gross),
-        )
-        vat_back = min(
-            vat_left, round_half_up_div(refund.amount * payment.vat_amount, gross)
-        )
+    split = balances.refund_split(payment=before, amount=refund.amount)
     LedgerEntry.objects.bulk_create(
         [
             LedgerEntry(
                 payment=payment,
                 refund=refund,
+                coach_id=payment.recipient_id,
                 kind=kind,
                 amount=amount,
                 currency=payment.currency,
             )
             for kind, amount in (
                 (K.REFUND, -refund.amount),
-                (K.PLATFORM_FEE_REVERSAL, -fee_back),
-                (K.COACH_EARNING_REVERSAL, -(refund.amount - fee_back)),
-                (K.VAT_REVERSAL, -vat_back),
+                (K.PLATFORM_FEE_REVERSAL, -split.platform_fee),
+                (K.COACH_EARNING_REVERSAL, -split.coach),
+                (K.VAT_REVERSAL, -split.vat),
             )
         ]
     )
+    balances.ledger_record_after_maturity(
+        payment, coach_part=split.coach, refund=refund
+    )
+
+
+def ledger_record_lost_dispute(
+    payment: Payment, *, amount: int, fee: int, stripe_event_id: str
+) -> bool:
+    """Book a lost dispute: the chargeback and Stripe's dispute fee leave the
+    platform's Stripe balance, shared between platform and coach per the
+    booking's refund-fee rule (``balances.dispute_split``); VAT on the amount
+    taken back is reversed in proportion. Once per payment (the ledger's
+    unique constraint); returns whether this call booked it. The caller holds
+    the payment's lock.
+    """
+    K = LedgerEntry.Kind
+    if payment.ledger.filter(kind=K.CHARGEBACK).exists():
+        return False
+    platform, coach = balances.dispute_split(payment=payment, amount=amount, fee=fee)
+    # The platform's part of the fee alone, for the entry of each share.
+    fee_platform, fee_coach = balances.dispute_split(payment=payment, amount=0, fee=fee)
+    totals = dict(
+        payment.ledger.values_list("kind")
+        .annotate(total=Sum("amount"))
+        .values_list("kind", "total")
+    )
+    vat_left = totals.get(K.VAT, 0) + totals.get(K.VAT_REVERSAL, 0)
+    received = payment.amount_received or payment.amount
+    vat_back = min(vat_left, round_half_up_div(amount * payment.vat_amount, received))
+    rows = [
+        (K.CHARGEBACK, -amount),
+        (K.DISPUTE_FEE, -fee),
+        (K.PLATFORM_CHARGEBACK, -(platform - fee_platform)),
+        (K.COACH_CHARGEBACK, -(coach - fee_coach)),
+        (K.PLATFORM_DISPUTE_FEE, -fee_platform),
+        (K.COACH_DISPUTE_FEE, -fee_coach),
+    ]
+    if vat_back:
+        rows.append((K.VAT_REVERSAL, -vat_back))
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                payment=payment,
+                coach_id=payment.recipient_id,
+                kind=kind,
+                amount=value,
+                currency=payment.currency,
+            )
+            for kind, value in rows
+        ]
+    )
+    balances.ledger_record_after_maturity(payment, coach_part=coach)
+    logger.info(
+        "ledger.dispute_lost payment=%s amount=%d fee=%d platform=%d coach=%d event=%s",
+        payment.pk,
+        amount,
+        fee,
+        platform,
+        coach,
+        stripe_event_id or "-",
+    )
+    return True
 
 
 def payment_for_stripe_object(obj: dict) -> Payment:

@@ -21,8 +21,17 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import OPEN, REFUNDABLE, Payment, Refund
+from payments.models import (
+    OPEN,
+    REFUNDABLE,
+    Notification,
+    Payment,
+    Refund,
+    StaffAction,
+)
 from payments.money import format_money
+from payments.services.audit import is_staff_actor, staff_action_record
+from payments.services.notifications import notification_create
 from payments.services.refunds import (
     allowed_refund_details,
     cancellation_window_closes,
@@ -58,6 +67,7 @@ def booking_cancel_with_refund(
     actor,
     reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
     note: str = "",
+    message: str = "",
 ) -> tuple[Booking, Refund | None]:
     """Cancel a booking and give back what the policy allows.
 
@@ -68,17 +78,29 @@ def booking_cancel_with_refund(
     whatever Stripe does), then the refund of ``cancellation_refund_amount``
     as of the moment it was cancelled is made. If Stripe is unreachable the
     refund stays pending and reserved, and reconciliation settles it; the
-    cancellation stands. Raises what ``booking_cancel`` raises for anyone
+    cancellation stands. ``message`` is what the canceller tells the other
+    party: kept on the booking; when the coach cancels, the client is
+    notified with it (and that everything is refunded). Raises what
+    ``booking_cancel`` raises for anyone
     but the client, the coach or an admin, and for bookings that cannot be
     cancelled.
     """
+    before = booking.status
     if booking.status == Booking.Status.PENDING_PAYMENT:
-        booking = booking_services.booking_cancel(booking=booking, actor=actor)
+        booking = booking_services.booking_cancel(
+            booking=booking, actor=actor, reason=message
+        )
+        _record_staff_cancel(booking, actor=actor, before=before, note=note)
+        _notify_if_coach(booking, actor)
         for payment in booking.payments.filter(status__in=OPEN):
             payment_cancel(payment=payment, actor=actor, cause="booking_cancelled")
         return booking, None
 
-    booking = booking_services.booking_cancel_paid(booking=booking, actor=actor)
+    booking = booking_services.booking_cancel_paid(
+        booking=booking, actor=actor, reason=message
+    )
+    _record_staff_cancel(booking, actor=actor, before=before, note=note)
+    _notify_if_coach(booking, actor)
     amount = cancellation_refund_amount(
         booking=booking, actor=actor, at=booking.cancelled_at
     )
@@ -99,6 +121,29 @@ def booking_cancel_with_refund(
         refund = payment.refunds.order_by("-created_at").first()
     booking.refresh_from_db()
     return booking, refund
+
+
+def _notify_if_coach(booking: Booking, actor) -> None:
+    """Tell the client (with the coach's reason) that their coach cancelled."""
+    if actor is not None and actor.pk == booking.coach_id:
+        notification_create(
+            booking_id=booking.pk,
+            kind=Notification.Kind.BOOKING_CANCELLED,
+            dedupe_key="cancelled_by_coach",
+        )
+
+
+def _record_staff_cancel(booking: Booking, *, actor, before: str, note: str) -> None:
+    """A cancellation by staff, once the booking is cancelled, goes on record."""
+    if not is_staff_actor(actor):
+        return
+    staff_action_record(
+        actor=actor,
+        action=StaffAction.Action.CANCEL,
+        payment=booking.payments.live().order_by("-created_at").first(),
+        booking=booking,
+        details={"bookingStatusBefore": before, "note": note},
+    )
 
 
 def payment_refund_request(

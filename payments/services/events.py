@@ -4,6 +4,7 @@ handler ends in a service that locks, checks the state machine and records."""
 
 import logging
 import random
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -16,9 +17,10 @@ from coaching import correlation
 from payments import gateway
 from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
-from payments.models import CHARGED, Payment, WebhookEvent
+from payments.models import CHARGED, Payment, StaffAction, WebhookEvent
 from payments.money import parse_minor
 from payments.services import _core
+from payments.services.audit import staff_action_record
 from payments.services.methods import payment_method_forget
 from payments.services.refunds import refund_apply_stripe
 from payments.services.stripe_state import payment_apply_intent_state
@@ -26,7 +28,18 @@ from payments.services.stripe_state import payment_apply_intent_state
 logger = logging.getLogger("payments.webhooks")
 
 _E = WebhookEvent.Status
-_PROCESSING_LEASE = timedelta(minutes=5)
+# A worker may be killed mid-event; its lease then keeps others away until it
+# runs out. Bound it by what processing can take (Stripe calls with their
+# timeouts, retries and backoff, plus a margin), not minutes more.
+_LEASE_MARGIN_SECONDS = 15
+
+
+def _processing_lease() -> timedelta:
+    attempts = settings.STRIPE_MAX_RETRIES + 1
+    stripe = settings.STRIPE_TIMEOUT_SECONDS * attempts + 4 * (attempts - 1)
+    return timedelta(seconds=stripe + _LEASE_MARGIN_SECONDS)
+
+
 _RETRY_BASE_SECONDS = 30
 _RETRY_CAP_SECONDS = 6 * 3600
 
@@ -99,7 +112,7 @@ def _process(row: WebhookEvent) -> WebhookEvent:
     claimed = (
         WebhookEvent.objects.filter(pk=row.pk, status__in=[_E.PENDING, _E.FAILED])
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + _PROCESSING_LEASE, attempts=F("attempts") + 1)
+        .update(locked_until=now + _processing_lease(), attempts=F("attempts") + 1)
     )
     if not claimed:
         # Another worker has it, or it is done: show the row as it is now.
@@ -146,6 +159,7 @@ def _failed(row: WebhookEvent, exc: Exception) -> WebhookEvent:
     WebhookEvent.objects.filter(pk=row.pk).update(
         status=_E.DEAD if dead else _E.FAILED,
         last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        last_traceback=_traceback_text(exc),
         next_attempt_at=None if dead else timezone.now() + timedelta(seconds=wait),
         locked_until=None,
     )
@@ -164,11 +178,35 @@ def _failed(row: WebhookEvent, exc: Exception) -> WebhookEvent:
     return row
 
 
+TRACEBACK_MAX_CHARS = 16_000
+
+
+def _traceback_text(exc: Exception) -> str:
+    """The exception's traceback; when long, its end (where it was raised)."""
+    text = "".join(traceback.format_exception(exc))
+    if len(text) <= TRACEBACK_MAX_CHARS:
+        return text
+    return "[...]\n" + text[-(TRACEBACK_MAX_CHARS - 6) :]
+
+
 def webhook_event_replay(*, event_pk: int, actor) -> WebhookEvent:
     """Process a failed, dead or even processed event again, now.
 
-    Safe at any time: every handler is idempotent.
+    Safe at any time: every handler is idempotent. Recorded as a staff action
+    of ``actor`` (None: a management command).
     """
+    event = WebhookEvent.objects.get(pk=event_pk)
+    staff_action_record(
+        actor=actor,
+        action=StaffAction.Action.REPLAY,
+        payment=_payment_of_event(event),
+        webhook_event=event,
+        details={
+            "event": event.stripe_event_id,
+            "statusBefore": event.status,
+            "via": "admin" if actor is not None else "command",
+        },
+    )
     WebhookEvent.objects.filter(pk=event_pk).update(
         status=_E.PENDING,
         attempts=0,
@@ -186,6 +224,32 @@ def webhook_event_replay(*, event_pk: int, actor) -> WebhookEvent:
     return webhook_event_process(event_pk=event_pk)
 
 
+def _payment_of_event(event: WebhookEvent) -> Payment | None:
+    """The payment an event is about, if it is about one we know."""
+    try:
+        return _core.payment_for_stripe_object(
+            (event.payload.get("data") or {}).get("object") or {}
+        )
+    except (EventNotReady, AttributeError, TypeError):
+        return None
+
+
+def webhook_events_process_due(*, now: datetime | None = None) -> int:
+    """Attempt every event that is due; return how many this call attempted.
+
+    An event another worker holds (a live lease) is neither due nor counted.
+    """
+    attempted = 0
+    for event_pk in webhook_events_due(now=now):
+        before = (
+            WebhookEvent.objects.filter(pk=event_pk)
+            .values_list("attempts", flat=True)
+            .first()
+        )
+        attempted += webhook_event_process(event_pk=event_pk).attempts != before
+    return attempted
+
+
 def webhook_events_due(*, now: datetime | None = None) -> list[int]:
     """Ids of events waiting for (another) attempt."""
     now = now or timezone.now()
@@ -195,6 +259,7 @@ def webhook_events_due(*, now: datetime | None = None) -> list[int]:
             # A pending event whose processing never started (a lost task).
             | Q(status=_E.PENDING, received_at__lt=now - timedelta(minutes=1))
         )
+        .exclude(locked_until__gt=now)
         .order_by("received_at")
         .values_list("pk", flat=True)[:500]
     )
@@ -309,6 +374,27 @@ def _on_dispute(event: WebhookEventData) -> None:
             # disputed (final for us); the admin dashboard lists it.
             payment.last_error_code = f"dispute_{dispute.get('status', 'lost')}"[:64]
             payment.save(update_fields=["last_error_code", "updated_at"])
+            if dispute.get("status") == "lost":
+                _core.ledger_record_lost_dispute(
+                    payment,
+                    amount=min(
+                        int(dispute.get("amount") or payment.amount_refundable),
+                        payment.amount_refundable,
+                    ),
+                    fee=_dispute_fee(dispute),
+                    stripe_event_id=event.id,
+                )
+
+
+def _dispute_fee(dispute: dict) -> int:
+    """Stripe's fee for a dispute: from its balance transactions when the event
+    carries them, else the configured ``STRIPE_DISPUTE_FEE`` (minor units)."""
+    fees = [
+        int(tx.get("fee") or 0)
+        for tx in dispute.get("balance_transactions") or []
+        if isinstance(tx, dict)
+    ]
+    return sum(fees) if fees else settings.STRIPE_DISPUTE_FEE
 
 
 def _on_payment_method_detached(event: WebhookEventData) -> None:

@@ -23,6 +23,7 @@ _TITLES = {
     K.REFUNDED: _("Refund issued"),
     K.HOLD_EXPIRED: _("Booking released"),
     K.DISPUTE_OPENED: _("Payment disputed"),
+    K.BOOKING_CANCELLED: _("Booking cancelled"),
 }
 
 
@@ -39,6 +40,8 @@ def _body(
     price = format_money(booking.price_gross, booking.currency)
     who = booking.client.display_name if for_coach else booking.coach.display_name
     values = {"price": price, "session": session, "who": who}
+    if kind == K.BOOKING_CANCELLED:
+        return _cancelled_body(booking, values, for_coach=for_coach)
     if kind == K.REFUNDED and refunded is not None:
         values["refunded"] = format_money(refunded, booking.currency)
         if refunded >= booking.price_gross:
@@ -62,6 +65,22 @@ def _body(
             "card holder's bank."
         ),
     }[kind] % values
+
+
+def _cancelled_body(booking: Booking, values: dict, *, for_coach: bool) -> str:
+    """A cancellation by the coach: the client reads the coach's reason and
+    that they get everything back; the coach gets a copy."""
+    if for_coach:
+        text = _("You cancelled %(session)s with %(who)s.") % values
+    else:
+        text = _("%(who)s cancelled %(session)s.") % values
+    if booking.cancel_reason:
+        text += " " + _("Reason: “%(reason)s”") % {"reason": booking.cancel_reason}
+    if not for_coach and booking.status != Booking.Status.PENDING_PAYMENT:
+        paid = booking.status in (Booking.Status.CANCELLED, Booking.Status.REFUNDED)
+        if paid and booking.payments.filter(amount_received__gt=0).exists():
+            text += " " + _("Everything you paid is refunded to your card.")
+    return text
 
 
 def notification_create(

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
-from bookings.models import Booking
+from bookings.models import Booking, RefundFeeRule
 from payments import gateway
 from payments.exceptions import (
     EventNotReady,
@@ -21,9 +21,14 @@ from payments.exceptions import (
     RefundNotAllowed,
     RefundWindowClosed,
 )
-from payments.models import CHARGED, REFUNDABLE, Payment, Refund
+from payments.models import CHARGED, REFUNDABLE, Payment, Refund, StaffAction
 from payments.money import format_money, to_major
 from payments.services import _core
+from payments.services.audit import (
+    is_staff_actor,
+    refund_record_transition,
+    staff_action_record,
+)
 
 logger = logging.getLogger("payments")
 
@@ -68,6 +73,7 @@ def payment_refund(
             reason=reason,
             metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             idempotency_key=f"refund:{refund.pk}:create",
+            **_connect_params(payment),
         )
     except ProviderUnavailable:
         # Stripe may or may not have refunded: keep the reservation so nothing
@@ -88,6 +94,18 @@ def payment_refund(
     return refund_settle(
         refund=refund, stripe_refund_id=result.id, status=result.status, cause="refund"
     )
+
+
+def _connect_params(payment: Payment) -> dict:
+    """For a destination charge: reverse the coach's transfer, and give back
+    the application fee only under the proportional refund-fee rule."""
+    if not payment.stripe_destination_account_id:
+        return {}
+    return {
+        "connected": True,
+        "refund_application_fee": payment.booking.refund_fee_rule
+        == RefundFeeRule.PROPORTIONAL,
+    }
 
 
 def _reserve(
@@ -126,6 +144,23 @@ def _reserve(
             note=note[:500],
             requested_by=actor,
         )
+        refund_record_transition(
+            refund=refund, from_status="", cause="requested", actor=actor
+        )
+        if is_staff_actor(actor):
+            staff_action_record(
+                actor=actor,
+                action=StaffAction.Action.REFUND,
+                payment=payment,
+                booking=booking,
+                details={
+                    "refund": str(refund.pk),
+                    "amount": amount,
+                    "currency": payment.currency,
+                    "reason": reason,
+                    "note": refund.note,
+                },
+            )
         _core.announce(payment)
     logger.info(
         "refund.reserved refund=%s payment=%s amount=%d", refund.pk, payment.pk, amount
@@ -211,6 +246,7 @@ def refund_settle(
         if status == Refund.Status.PENDING:
             refund.save(update_fields=["stripe_refund_id", "updated_at"])
             return refund
+        before = refund.status
         if status != Refund.Status.SUCCEEDED:
             refund.status = (
                 Refund.Status.FAILED if status != "canceled" else Refund.Status.CANCELED
@@ -224,11 +260,25 @@ def refund_settle(
                     "updated_at",
                 ]
             )
+            refund_record_transition(
+                refund=refund,
+                from_status=before,
+                cause=cause,
+                actor=refund.requested_by,
+                stripe_event_id=stripe_event_id,
+            )
             logger.warning("refund.failed refund=%s payment=%s", refund.pk, payment.pk)
             _core.announce(payment)
             return refund
         refund.status = Refund.Status.SUCCEEDED
         refund.save(update_fields=["status", "stripe_refund_id", "updated_at"])
+        refund_record_transition(
+            refund=refund,
+            from_status=before,
+            cause=cause,
+            actor=refund.requested_by,
+            stripe_event_id=stripe_event_id,
+        )
         payment.amount_refunded += refund.amount
         fully = payment.amount_refunded >= payment.amount_received
         _core.ledger_record_refund(payment, refund)
@@ -300,6 +350,12 @@ def refund_apply_stripe(*, refund: dict, stripe_event_id: str, cause: str) -> Re
                     note="Refund made outside the platform.",
                     stripe_refund_id=stripe_id,
                 )
+                refund_record_transition(
+                    refund=ours,
+                    from_status="",
+                    cause=f"webhook:{cause}",
+                    stripe_event_id=stripe_event_id,
+                )
                 logger.warning(
                     "refund.external refund=%s payment=%s amount=%d",
                     ours.pk,
@@ -345,6 +401,7 @@ def refund_resume(*, refund: Refund) -> Refund:
             reason=refund.reason,
             metadata={"refund_id": str(refund.pk), "payment_id": str(payment.pk)},
             idempotency_key=f"refund:{refund.pk}:create",
+            **_connect_params(payment),
         )
     except ProviderUnavailable:
         raise

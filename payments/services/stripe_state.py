@@ -13,8 +13,9 @@ from payments.exceptions import (
     ProviderUnavailable,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, Payment
+from payments.models import ALLOWED, Payment, StaffAction
 from payments.services import _core
+from payments.services.audit import is_staff_actor, staff_action_record
 
 logger = logging.getLogger("payments")
 _S = Payment.Status
@@ -155,9 +156,20 @@ def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) ->
 def payment_refresh_from_stripe(
     *, payment: Payment, cause: str = "refresh", actor=None
 ) -> Payment:
-    """Re-read the intent from Stripe and apply it (reconciliation, admin re-sync)."""
+    """Re-read the intent from Stripe and apply it (reconciliation, admin re-sync).
+
+    A re-sync by staff is recorded as a staff action first, so it is on the
+    record even when Stripe cannot be reached.
+    """
     if not payment.stripe_payment_intent_id:
         return payment
+    if is_staff_actor(actor):
+        staff_action_record(
+            actor=actor,
+            action=StaffAction.Action.RESYNC,
+            payment=payment,
+            details={"cause": cause, "statusBefore": payment.status},
+        )
     intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
     return payment_apply_intent_state(
         payment=payment, intent=intent, cause=cause, actor=actor

@@ -15,7 +15,14 @@ from payments.views.account import (
     stripe_js_context,
 )
 from payments.views.earnings import coach_earnings, coach_earnings_csv
+from payments.views.payouts import staff_payouts
 from payments.views.staff import staff_dashboard
+from payments.views.statements import (
+    coach_invoice_pdf,
+    coach_statement,
+    coach_statement_csv,
+    coach_statement_pdf,
+)
 from payments.views.status import (
     payment_status_context,
     payment_status_contexts,
@@ -25,6 +32,10 @@ from payments.views.status import (
 __all__ = [
     "coach_earnings",
     "coach_earnings_csv",
+    "coach_invoice_pdf",
+    "coach_statement",
+    "coach_statement_csv",
+    "coach_statement_pdf",
     "notification_list",
     "notification_read",
     "notification_read_all",
@@ -35,5 +46,6 @@ __all__ = [
     "payment_status_contexts",
     "payment_status_fragment",
     "staff_dashboard",
+    "staff_payouts",
     "stripe_js_context",
 ]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from accounts.decorators import coach_required
 from payments import charts, selectors
 from payments.money import exponent, format_money
+from payments.services import balances
 
 EARNINGS_CHART_MONTHS = 12
 CSV_HEADER = [
@@ -70,6 +71,9 @@ def _earnings_section(coach, currency: str, today: date) -> dict:
         chart_summary = ""
     return {
         "currency": currency,
+        "balances": balances.coach_balances(coach=coach, currency=currency),
+        "next_maturity": balances.next_maturity(coach=coach, currency=currency),
+        "this_month": today.replace(day=1),
         "total": selectors.earnings_total_for_coach(coach=coach, currency=currency),
         "by_month": by_month,
         "by_offering": selectors.earnings_by_offering_for_coach(
@@ -94,7 +98,10 @@ def coach_earnings(request: HttpRequest) -> HttpResponse:
         _earnings_section(coach, currency, today)
         for currency in selectors.earnings_currencies_for_coach(coach=coach)
     ]
-    return render(request, "payments/earnings.html", {"sections": sections})
+    zone = getattr(getattr(coach, "coach_profile", None), "tz", UTC)
+    return render(
+        request, "payments/earnings.html", {"sections": sections, "coach_tz": zone}
+    )
 
 
 def _major_text(minor: int, currency: str) -> str:

@@ -23,7 +23,8 @@ DASHBOARD_LIST_LIMIT = 50
 @vary_on_headers("HX-Request")
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     """Today's payments by status, and what needs a person: payments stuck in
-    an open state, dead-lettered webhook events, refunds with no outcome yet.
+    an open state (also any still waiting for 3-D Secure after the booking's
+    hold ended), dead-lettered webhook events, refunds with no outcome yet.
 
     Lists link to the admin, where the actions (re-sync, replay, refund) are.
     An htmx request (the Refresh button) gets the panels alone.
@@ -32,7 +33,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     day_start = timezone.localtime(now).replace(
         hour=0, minute=0, second=0, microsecond=0
     )
-    stuck = selectors.payment_list_stuck(older_than=now - STUCK_AFTER)
+    stuck = selectors.payment_list_stuck(older_than=now - STUCK_AFTER, now=now)
     dead = selectors.webhook_event_list_dead()
     pending_refunds = selectors.refund_list_pending()
     context = {

@@ -38,6 +38,11 @@ def test_admin_booking_change_page_shows_snapshot_and_transitions_read_only(
     assert 'name="price_gross"' not in html  # shown, not editable
     assert 'name="status"' not in html
     assert "created" in html  # the creation transition row
+    # Amounts read as money, not minor units.
+    assert "CHF 100.00" in html and "CHF 85.00" in html
+    assert ">10000<" not in html
+    listing = staff.get(reverse("admin:bookings_booking_changelist")).content.decode()
+    assert "CHF 100.00" in listing
 
 
 def test_admin_coach_profile_change_page_has_availability_inline(staff, coach):
@@ -102,7 +107,8 @@ def test_admin_offering_price_is_typed_in_major_units(staff, coach):
 
 
 @pytest.mark.parametrize(
-    "price", ["9e999990", "\u0663", "12.345", "-5", "0", "1000000", "1" * 5000]
+    "price",
+    ["9e999990", "\u0663", "12.345", "-5", "0", "0.49", "1000000", "1" * 5000],
 )
 def test_admin_offering_with_a_hostile_price_is_refused(staff, coach, price):
     from bookings.models import Offering
@@ -125,7 +131,14 @@ def _profile_form(profile, vat: str) -> dict:
         "vat_included": "on",
         "platform_fee_bps": "15",
         "cancellation_window_hours": "24",
+        "buffer_minutes": "0",
+        "booking_horizon_days": "90",
+        "min_notice_hours": "0",
         "stripe_account_id": "",
+        "exceptions-TOTAL_FORMS": "0",
+        "exceptions-INITIAL_FORMS": "0",
+        "exceptions-MIN_NUM_FORMS": "0",
+        "exceptions-MAX_NUM_FORMS": "1000",
         "availability-TOTAL_FORMS": "0",
         "availability-INITIAL_FORMS": "0",
         "availability-MIN_NUM_FORMS": "0",

@@ -219,3 +219,44 @@ def test_booking_create_racing_holds_of_one_client_stop_at_the_cap(
     refused = [r for r in results if isinstance(r, TooManyHolds)]
     assert (len(made), len(refused)) == (3, 3), results
     assert Booking.objects.filter(client=client).count() == 3
+
+
+def test_buffer_holds_under_racing_bookings_without_overlap(coach, offering, zurich_at):
+    # 10:00-11:00 and 11:00-12:00 do not overlap, so the exclusion constraint
+    # lets both in; a 30-minute buffer must keep one out, under the lock.
+    coach.coach_profile.buffer_minutes = 30
+    coach.coach_profile.save(update_fields=["buffer_minutes"])
+    clients = [factories.ClientFactory() for _ in range(4)]
+    starts = [zurich_at(1, 10), zurich_at(1, 11)] * 2
+
+    def book(client, starts_at):
+        return lambda: services.booking_create(
+            client=client, offering=offering, starts_at=starts_at, actor=client
+        )
+
+    results = run_together(*(book(c, s) for c, s in zip(clients, starts, strict=True)))
+
+    won = [r for r in results if isinstance(r, Booking)]
+    assert len(won) == 1, results
+    assert all(isinstance(r, SlotTaken) for r in results if r not in won)
+
+
+def test_racing_offerings_with_one_title_exactly_one_is_created(coach):
+    from django.core.exceptions import ValidationError
+
+    from bookings.models import Offering
+
+    def add():
+        return services.offering_create(
+            coach=coach,
+            title="Same title",
+            duration_minutes=30,
+            price="50",
+            actor=coach,
+        )
+
+    results = run_together(add, add, add)
+
+    assert sum(isinstance(r, Offering) for r in results) == 1, results
+    assert sum(isinstance(r, ValidationError) for r in results) == 2
+    assert Offering.objects.filter(coach=coach, title="Same title").count() == 1

@@ -2,9 +2,9 @@
 before paying, one bank challenge for a new 3-D Secure card, paying again
 after an abandoned challenge, and saved cards like a wallet.
 
-These journeys start at the checkout URL for now (another change makes every
-journey start at ``/``). Screenshots go to the test's temporary directory:
-they are looked at, not committed (``make screenshots`` owns docs/).
+Journeys start at ``/`` and go on by clicking (tests/browser/README.md).
+Screenshots go to the test's temporary directory: they are looked at, not
+committed (``make screenshots`` owns docs/).
 """
 
 import datetime as dt
@@ -20,6 +20,7 @@ from tests.browser.test_client_journeys import (
     book_first_free_time,
     expect_paid,
     fill_card,
+    nav,
     pay,
 )
 from tests.payments.conftest import DECLINED_AT_CHARGE, THREE_D_SECURE, VISA
@@ -89,6 +90,14 @@ def expired_saved_card(user, last4: str = "0005") -> SavedPaymentMethod:
         exp_month=1,
         exp_year=2025,
     )
+
+
+def back_to_checkout(page, booking) -> None:
+    """From the front door, as a client coming back: My bookings, then Pay."""
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
+    page.get_by_role("button", name=f"Pay — {booking.offering.title}").click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{booking.pk}/checkout/$"))
 
 
 def boxes_overlap(a: dict, b: dict) -> bool:
@@ -182,8 +191,7 @@ def test_checkout_abandoned_challenge_then_paying_again_works(
     assert first.status == Payment.Status.REQUIRES_ACTION
 
     # The client walks away from the bank's dialog and comes back later.
-    page.goto(f"/bookings/{booking.pk}/")
-    page.goto(f"/bookings/{booking.pk}/checkout/")
+    back_to_checkout(page, booking)
     fill_card(page, VISA)
     pay(page)
 
@@ -217,7 +225,7 @@ def test_checkout_challenge_answered_elsewhere_then_pay_again_shows_paid(
         success=True,
     )
 
-    page.goto(f"/bookings/{booking.pk}/checkout/")
+    back_to_checkout(page, booking)
     fill_card(page, VISA)
     pay(page)
 
@@ -290,7 +298,8 @@ def test_saved_cards_remove_asks_first_and_expired_cannot_be_default(
         actor=client_user,
     )
     login(page, client_user)
-    page.goto("/account/payment-methods/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Cards").click()
 
     old = page.locator(".saved-card", has_text="0005")
     expect(old.locator(".expired-badge")).to_have_text("Expired")
@@ -312,7 +321,7 @@ def test_saved_cards_remove_asks_first_and_expired_cannot_be_default(
 
 
 def test_saved_cards_remove_without_javascript_asks_first(
-    browser, asgi_live_server, client_user, make_card
+    new_context, login, client_user, make_card
 ):
     from tests import factories
 
@@ -322,31 +331,22 @@ def test_saved_cards_remove_without_javascript_asks_first(
         make_default=True,
         actor=client_user,
     )
-    context = browser.new_context(
-        base_url=asgi_live_server.url, java_script_enabled=False
-    )
-    try:
-        page = context.new_page()
-        page.goto("/login/")
-        page.locator("input[name=email]").fill(client_user.email)
-        page.locator("input[name=password]").fill(factories.PASSWORD)
-        page.locator("form[action='/login/'] button[type=submit]").click()
-        page.goto("/account/payment-methods/")
-        card = page.locator(".saved-card", has_text="4242")
-        card.get_by_role("button", name="Remove").click()
-        card.get_by_role("button", name="Yes, remove this card").click()
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, client_user, password=factories.PASSWORD)
+    nav(page).get_by_role("link", name="Cards").click()
+    card = page.locator(".saved-card", has_text="4242")
+    card.get_by_role("button", name="Remove").click()
+    card.get_by_role("button", name="Yes, remove this card").click()
 
-        expect(page.get_by_text("Visa •••• 4242 was removed.")).to_be_visible()
-        assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
-    finally:
-        context.close()
+    expect(page.get_by_text("Visa •••• 4242 was removed.")).to_be_visible()
+    assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
 
 
 # --- item 6: the booking page is the hub ---------------------------------------------
 
 
 def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
-    page, login, client_user, coach, offering, tmp_path
+    page, login, screenshot, client_user, coach, offering
 ):
     login(page, client_user)
     booking = book_first_free_time(page, coach, offering)
@@ -358,9 +358,7 @@ def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
     expect(actions.get_by_role("link", name="Receipt")).to_be_visible()
     expect(actions.get_by_role("link", name="Cancel this booking")).to_be_visible()
     expect(page.get_by_role("heading", name="What happens next")).to_be_visible()
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=tmp_path / f"booking-hub-{label}.png", full_page=True)
+    screenshot(page, "client-booking-hub")
 
     with page.expect_download() as download:
         actions.get_by_role("button", name="Add to calendar").click()
@@ -377,7 +375,8 @@ def test_booking_page_after_paying_offers_calendar_receipt_and_cancel(
 
 def test_saved_cards_failed_bank_check_is_told_in_our_words(page, login, client_user):
     login(page, client_user)
-    page.goto("/account/payment-methods/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Cards").click()
     fill_card(page, THREE_D_SECURE)
     page.get_by_role("button", name="Save card").click()
     page.get_by_role("button", name="Fail authentication").click()

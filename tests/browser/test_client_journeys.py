@@ -9,10 +9,8 @@ desktop and phone widths land in docs/screenshots/client-*.png.
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from bookings import services as booking_services
 from bookings.models import Booking
@@ -31,8 +29,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MASTERCARD = "5555555555554444"
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
 
 
 @pytest.fixture(autouse=True)
@@ -64,15 +60,6 @@ def offering(coach):
     return factories.OfferingFactory(coach=coach, title="Deep-dive session")
 
 
-def shoot(page, name: str) -> None:
-    """Full-page screenshots at both widths, back at desktop width afterwards."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=SHOTS / f"client-{name}-{label}.png", full_page=True)
-    page.set_viewport_size(dict(zip(("width", "height"), SIZES["desktop"])))
-
-
 def fill_card(page, number: str) -> None:
     """Type a card into the stand-in's card element (two-digit expiry year)."""
     card = page.locator("#card-element")
@@ -83,10 +70,28 @@ def fill_card(page, number: str) -> None:
     card.get_by_label("Postal code").fill("8001")
 
 
+def nav(page):
+    return page.get_by_role("navigation", name="Main")
+
+
+def open_coach_page(page, coach) -> None:
+    """From the front door: the coach's name on the home page."""
+    page.goto("/")
+    page.get_by_role("link", name=coach.display_name, exact=True).click()
+    expect(page.get_by_role("heading", name=coach.display_name)).to_be_visible()
+
+
+def choose_offering(page, coach, offering) -> None:
+    """From the front door: the offering's "Book" on the home page."""
+    page.goto("/")
+    page.get_by_role(
+        "link", name=f"Book {offering.title} with {coach.display_name}"
+    ).click()
+
+
 def book_first_free_time(page, coach, offering) -> Booking:
-    """On the coach's page: pick the offering, the first free time, book it."""
-    page.goto(f"/coaches/{coach.pk}/")
-    page.locator(".offerings").get_by_role("link", name=offering.title).click()
+    """From the front door: the offering's "Book", the first free time, book it."""
+    choose_offering(page, coach, offering)
     expect(
         page.get_by_role("heading", name=f"Free times: {offering.title}")
     ).to_be_visible()
@@ -132,14 +137,13 @@ def paid_booking(asgi_live_server, make_card, client_user, offering, days=3):
 
 
 def test_client_books_and_pays_with_new_card_sees_paid(
-    page, login, client_user, coach, offering
+    page, screenshot, login, client_user, coach, offering
 ):
     login(page, client_user)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"/coaches/{coach.pk}/")
-    expect(page.get_by_role("heading", name="Anna Keller")).to_be_visible()
+    open_coach_page(page, coach)
     expect(page.get_by_role("cell", name="CHF 55.00 incl. 8.1 % VAT")).to_be_visible()
-    shoot(page, "coach")
+    screenshot(page, "client-coach")
 
     booking = book_first_free_time(page, coach, offering)
     assert booking.client == client_user
@@ -155,18 +159,18 @@ def test_client_books_and_pays_with_new_card_sees_paid(
     expect(page.get_by_label("A new card")).to_be_checked()
     fill_card(page, VISA)
     page.get_by_label("Save this card for next time").check()
-    shoot(page, "checkout")
+    screenshot(page, "client-checkout")
 
     pay(page)
 
     expect_paid(page, booking)
     saved = SavedPaymentMethod.objects.get(user=client_user)
     assert (saved.last4, saved.is_default) == ("4242", True)
-    shoot(page, "booking-paid")
+    screenshot(page, "client-booking-paid")
 
 
 def test_checkout_declined_card_shows_decline_then_visa_pays_same_booking(
-    page, login, client_user, coach, offering
+    page, screenshot, login, client_user, coach, offering
 ):
     login(page, client_user)
     booking = book_first_free_time(page, coach, offering)
@@ -183,7 +187,7 @@ def test_checkout_declined_card_shows_decline_then_visa_pays_same_booking(
     booking.refresh_from_db()
     assert booking.status == Booking.Status.PENDING_PAYMENT
     assert not SavedPaymentMethod.objects.filter(user=client_user).exists()
-    shoot(page, "checkout-declined")
+    screenshot(page, "client-checkout-declined")
 
     fill_card(page, VISA)
     pay(page)
@@ -234,7 +238,7 @@ def test_checkout_3d_secure_failed_leaves_booking_payable(
 
 
 def test_checkout_saved_default_card_is_preselected_and_pays(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     services.payment_method_attach(
         user=client_user, payment_method_id=make_card(VISA), make_default=True,
@@ -250,7 +254,7 @@ def test_checkout_saved_default_card_is_preselected_and_pays(
     default = page.get_by_label(re.compile(r"Visa •••• 4242"))
     expect(default).to_be_checked()
     expect(page.locator("[data-new-card-panel]")).to_be_hidden()
-    shoot(page, "checkout-saved-card")
+    screenshot(page, "client-checkout-saved-card")
     # A double click pays once: the button is disabled while a payment runs.
     page.get_by_role("button", name=re.compile(r"^Pay CHF")).dblclick()
 
@@ -260,7 +264,7 @@ def test_checkout_saved_default_card_is_preselected_and_pays(
 
 
 def test_checkout_without_javascript_pays_with_saved_card(
-    browser, asgi_live_server, client_user, coach, offering, make_card
+    new_context, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     services.payment_method_attach(
         user=client_user, payment_method_id=make_card(VISA), make_default=True,
@@ -273,36 +277,28 @@ def test_checkout_without_javascript_pays_with_saved_card(
         starts_at=next_slot(),
         actor=client_user,
     )
-    context = browser.new_context(
-        base_url=asgi_live_server.url, java_script_enabled=False
-    )
-    try:
-        page = context.new_page()
-        page.goto("/login/")
-        page.locator("input[name=email]").fill(client_user.email)
-        page.locator("input[name=password]").fill(factories.PASSWORD)
-        page.locator("form[action='/login/'] button[type=submit]").click()
-        page.goto(f"/bookings/{booking.pk}/checkout/")
-        expect(page.get_by_label(re.compile(r"Visa •••• 4242"))).to_be_checked()
-        page.get_by_role("button", name="Pay CHF 100.00").click()
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, client_user, password=factories.PASSWORD)
+    nav(page).get_by_role("link", name="My bookings").click()
+    # A link that looks like a button (role=button).
+    page.get_by_role("button", name=f"Pay — {offering.title}").click()
+    expect(page.get_by_label(re.compile(r"Visa •••• 4242"))).to_be_checked()
+    page.get_by_role("button", name="Pay CHF 100.00").click()
 
-        page.wait_for_url(f"**/bookings/{booking.pk}/")
-        expect(page.locator(".payment-status-summary")).to_have_text(
-            "Paid — CHF 100.00"
-        )
-        expect(
-            page.get_by_text("Thank you: your payment went through.")
-        ).to_be_visible()
-    finally:
-        context.close()
+    page.wait_for_url(f"**/bookings/{booking.pk}/")
+    expect(page.locator(".payment-status-summary")).to_have_text("Paid — CHF 100.00")
+    expect(page.get_by_text("Thank you: your payment went through.")).to_be_visible()
 
 
 # --- saved cards ---------------------------------------------------------------------
 
 
-def test_payment_methods_add_set_default_and_delete(page, login, client_user):
+def test_payment_methods_add_set_default_and_delete(
+    page, screenshot, login, client_user
+):
     login(page, client_user)
-    page.goto("/account/payment-methods/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Cards").click()
     expect(page.get_by_text("You have no saved cards.")).to_be_visible()
 
     fill_card(page, VISA)
@@ -318,7 +314,7 @@ def test_payment_methods_add_set_default_and_delete(page, login, client_user):
     second = page.locator(".saved-card", has_text="4444")
     expect(first.locator(".default-badge")).to_have_text("Default")
     expect(second.locator(".default-badge")).to_have_count(0)
-    shoot(page, "payment-methods")
+    screenshot(page, "client-payment-methods")
 
     second.get_by_role("button", name="Make default").click()
     expect(second.locator(".default-badge")).to_have_text("Default")
@@ -349,24 +345,26 @@ def test_payment_methods_add_set_default_and_delete(page, login, client_user):
 
 
 def test_cancel_within_window_shows_refund_then_refunded_live(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     booking = paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
 
-    page.goto("/bookings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
     row = page.locator(".booking-row", has_text="Deep-dive session")
     expect(row.locator(".payment-status-summary")).to_have_text("Paid — CHF 100.00")
-    shoot(page, "my-bookings")
+    screenshot(page, "client-my-bookings")
 
-    page.goto(f"/bookings/{booking.pk}/receipt/")
+    row.get_by_role("link", name="Receipt — Deep-dive session").click()
     expect(page.get_by_role("row", name="Total paid CHF 100.00")).to_be_visible()
     expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
-    shoot(page, "receipt")
+    screenshot(page, "client-receipt")
 
-    page.goto(f"/bookings/{booking.pk}/cancel/")
+    page.go_back()
+    row.get_by_role("link", name="Cancel — Deep-dive session").click()
     expect(page.locator(".refund-preview")).to_contain_text("You get CHF 100.00 back.")
-    shoot(page, "cancel")
+    screenshot(page, "client-cancel")
     page.get_by_role("button", name="Yes, cancel the booking").click()
 
     page.wait_for_url(f"**/bookings/{booking.pk}/")
@@ -380,7 +378,8 @@ def test_my_bookings_row_follows_refund_without_reload(
 ):
     booking = paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
-    page.goto("/bookings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="My bookings").click()
     summary = page.locator(f'[data-booking-id="{booking.pk}"] .payment-status-summary')
     expect(summary).to_have_text("Paid — CHF 100.00")
     expect(page.locator("html")).to_have_attribute("data-payments-feed", "live")
@@ -397,24 +396,28 @@ def test_my_bookings_row_follows_refund_without_reload(
 
 
 def test_notifications_mark_read_updates_nav_count(
-    page, login, asgi_live_server, client_user, coach, offering, make_card
+    page, screenshot, login, asgi_live_server, client_user, coach, offering, make_card
 ):
     paid_booking(asgi_live_server, make_card, client_user, offering)
     login(page, client_user)
-    page.goto("/notifications/")
-    nav = page.locator("#nav-notifications")
-    expect(nav).to_have_text("Notifications 1 unread")
-    shoot(page, "notifications")
+    page.goto("/")
+    unread = page.locator("#nav-notifications")
+    expect(unread).to_have_text("Notifications 1 unread")
+    unread.click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    screenshot(page, "client-notifications")
 
     page.get_by_role("button", name="Mark as read").click()
 
-    expect(nav).to_have_text("Notifications")
+    expect(unread).to_have_text("Notifications")
     expect(page.locator(".notification.unread")).to_have_count(0)
 
 
 def test_coach_page_day_switch_and_time_zone(page, login, client_user, coach, offering):
     login(page, client_user)
-    page.goto(f"/coaches/{coach.pk}/?tz=America/New_York")
+    choose_offering(page, coach, offering)
+    page.get_by_label("Show times in").fill("America/New_York")
+    page.get_by_role("button", name="Show", exact=True).click()
     legend = page.locator(".slot-picker legend")
     expect(legend).to_contain_text("(America/New_York)")
     days = page.locator(".day-nav a")
@@ -432,7 +435,7 @@ def test_coach_page_books_with_keyboard_only_and_focus_is_visible(
     page, login, client_user, coach, offering
 ):
     login(page, client_user)
-    page.goto(f"/coaches/{coach.pk}/?offering={offering.pk}")
+    choose_offering(page, coach, offering)
 
     for _ in range(80):
         page.keyboard.press("Tab")

@@ -9,15 +9,16 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from bookings import services as booking_services
 from bookings.models import Booking, Offering
 from payments import services
+from payments.charts import month_shift
 from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
 from tests import factories
 from tests.payments.conftest import next_slot
@@ -27,11 +28,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Cards made at localstripe, as in the payments tests.
-
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
-
 
 @pytest.fixture(autouse=True)
 def _tasks_inline(settings):
@@ -39,18 +35,8 @@ def _tasks_inline(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
-def screenshot(page, name: str) -> None:
-    """Save ``<name>-desktop.png`` and ``<name>-phone.png`` of the whole page."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for size, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        # Nothing may stick out sideways on a phone: the page scrolls down only.
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - window.innerWidth"
-        )
-        assert overflow <= 0, f"{name} is {overflow}px too wide at {width}px"
-        page.screenshot(path=SCREENSHOTS / f"{name}-{size}.png", full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 800})
+def nav(page):
+    return page.get_by_role("navigation", name="Main")
 
 
 def pay(booking, card: str) -> Payment:
@@ -73,7 +59,7 @@ def book(client_user, offering, *, days: int = 3, hour: int = 10):
 # --- public pages -----------------------------------------------------------------------
 
 
-def test_home_and_login_pages(page, coach, offering):
+def test_home_and_login_pages(page, screenshot, coach, offering):
     factories.OfferingFactory(
         coach=coach, title="Quick check-in", duration_minutes=30, price_amount=5500
     )
@@ -91,12 +77,43 @@ def test_home_and_login_pages(page, coach, offering):
 # --- coach ------------------------------------------------------------------------------
 
 
+ZURICH = ZoneInfo("Europe/Zurich")
+
+
+@pytest.mark.parametrize(
+    ("now", "shot"),
+    [
+        (dt.datetime(2026, 6, 15, 10, 0, tzinfo=dt.UTC), "coach-earnings"),
+        # 23:30 UTC on 30 November is 00:30 on 1 December in Zurich, the coach's
+        # zone: the coach's month is December already (this test once failed
+        # on a clean clone at that hour, counting 6 months instead of 5).
+        (dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC), None),
+    ],
+    ids=["mid-month", "zurich-already-in-december"],
+)
 def test_coach_earnings_show_a_payment_then_its_refund(
-    page, login, asgi_live_server, coach, client_user, offering, make_card
+    page,
+    login,
+    clock,
+    screenshot,
+    asgi_live_server,
+    coach,
+    client_user,
+    offering,
+    make_card,
+    now,
+    shot,
 ):
+    clock.freeze(now)
+    coach_today = now.astimezone(ZURICH).date()
+    this_month = coach_today.replace(day=1)
     login(page, coach)
-    page.goto("/coach/earnings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Earnings").click()
     expect(page.get_by_text("No earnings yet.")).to_be_visible()
+    # The page's clock and the server's agree: both are frozen at ``now``.
+    browser_now = page.evaluate("Date.now()") / 1000
+    assert abs(browser_now - now.timestamp()) < 60
 
     card = make_card()
     payment = asgi_live_server.run(lambda: pay(book(client_user, offering), card))
@@ -125,15 +142,22 @@ def test_coach_earnings_show_a_payment_then_its_refund(
     expect(chart.locator(".bar-value")).to_have_text(["CHF 59.50"])
     by_month = page.get_by_role("table", name="Earnings per month in CHF, newest first")
     expect(by_month.locator("tbody tr")).to_have_count(1)
+    # The month on the coach's clock, not UTC's.
+    expect(by_month.locator("tbody th")).to_have_text(f"{this_month:%B %Y}")
     expect(by_month.locator("tbody td").last).to_have_text("CHF 59.50")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as CSV").click()
+    # Named after the coach's today: the server's clock is frozen too (it runs
+    # in a thread of this process).
+    assert download.value.suggested_filename == f"earnings-{coach_today}.csv"
     rows = Path(download.value.path()).read_text().splitlines()
     assert rows[0].startswith("month,offering_id,offering,currency,")
+    assert rows[1].startswith(f"{this_month:%Y-%m},")
     assert rows[1].endswith(",CHF,1,100.00,30.00,10.50,5.24,59.50")
 
-    # Some history for the picture: sessions paid in earlier months.
+    # Some history for the picture: sessions paid in earlier months, at noon
+    # on the 15th in the coach's zone.
     short = factories.OfferingFactory(
         coach=coach, title="Quick check-in", duration_minutes=30, price_amount=5500
     )
@@ -145,16 +169,33 @@ def test_coach_earnings_show_a_payment_then_its_refund(
             )
         )
         earlier_payments.append(earlier)
-        LedgerEntry.objects.filter(payment=earlier).update(
-            created_at=timezone.now() - dt.timedelta(days=31 * months_ago)
+        paid_at = dt.datetime.combine(
+            month_shift(this_month, -months_ago).replace(day=15),
+            dt.time(12),
+            tzinfo=ZURICH,
         )
+        LedgerEntry.objects.filter(payment=earlier).update(created_at=paid_at)
     page.reload()
+    # From four months ago to this month, the empty month included.
     expect(chart.locator(".bar-value")).to_have_count(5)
-    screenshot(page, "coach-earnings")
+    expect(chart.locator(".bar-value").last).to_have_text("CHF 59.50")
+    expect(by_month.locator("tbody th")).to_have_text(
+        [f"{month_shift(this_month, -ago):%B %Y}" for ago in (0, 1, 2, 4)]
+    )
+    if shot:
+        screenshot(page, shot)
 
 
 def test_coach_bookings_follow_every_payment_live(
-    page, login, asgi_live_server, coach, client_user, other_client, offering, make_card
+    page,
+    login,
+    screenshot,
+    asgi_live_server,
+    coach,
+    client_user,
+    other_client,
+    offering,
+    make_card,
 ):
     card = make_card()
     first = asgi_live_server.run(book, client_user, offering, days=2)
@@ -182,7 +223,8 @@ def test_coach_bookings_follow_every_payment_live(
 
     page.route_web_socket(re.compile(r"/ws/payments/$"), relay)
     login(page, coach)
-    page.goto("/coach/bookings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Bookings").click()
     expect(page.locator("html")).to_have_attribute("data-payments-feed", "live")
     page.evaluate("window.notReloaded = true")
 
@@ -210,10 +252,11 @@ def test_coach_bookings_follow_every_payment_live(
 
 
 def test_coach_adds_an_offering_by_keyboard_with_errors_at_their_fields(
-    page, login, coach, offering
+    page, login, screenshot, coach, offering
 ):
     login(page, coach)
-    page.goto("/coach/offerings/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Offerings").click()
     form = page.locator("#offering-form")
 
     page.get_by_label("Title").focus()
@@ -255,38 +298,33 @@ def test_coach_adds_an_offering_by_keyboard_with_errors_at_their_fields(
 
 
 def test_coach_manages_offerings_without_javascript(
-    browser, asgi_live_server, login, coach, offering
+    new_context, asgi_live_server, login, coach, offering
 ):
-    context = browser.new_context(
-        base_url=asgi_live_server.url, java_script_enabled=False
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, coach)
+    page.goto("/")
+    nav(page).get_by_role("link", name="Offerings").click()
+
+    page.get_by_role("link", name="Edit Coaching session").click()
+    expect(page.get_by_label("Price (CHF)")).to_have_value("100.00")
+    page.get_by_label("Price (CHF)").fill("120")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page).to_have_url(f"{asgi_live_server.url}/coach/offerings/")
+    expect(page.get_by_text("“Coaching session” is saved.")).to_be_visible()
+    expect(page.get_by_role("article", name="Coaching session")).to_contain_text(
+        "CHF 120.00"
     )
-    try:
-        page = context.new_page()
-        login(page, coach)
-        page.goto("/coach/offerings/")
 
-        page.get_by_role("link", name="Edit Coaching session").click()
-        expect(page.get_by_label("Price (CHF)")).to_have_value("100.00")
-        page.get_by_label("Price (CHF)").fill("120")
-        page.get_by_role("button", name="Save changes").click()
-
-        expect(page).to_have_url(f"{asgi_live_server.url}/coach/offerings/")
-        expect(page.get_by_text("“Coaching session” is saved.")).to_be_visible()
-        expect(page.get_by_role("article", name="Coaching session")).to_contain_text(
-            "CHF 120.00"
-        )
-
-        page.get_by_role("button", name="Deactivate Coaching session").click()
-        expect(
-            page.get_by_text("“Coaching session” is no longer on offer.")
-        ).to_be_visible()
-        expect(page.get_by_role("article", name="Coaching session")).to_contain_text(
-            "Not on offer"
-        )
-        offering.refresh_from_db()
-        assert (offering.price_amount, offering.active) == (12000, False)
-    finally:
-        context.close()
+    page.get_by_role("button", name="Deactivate Coaching session").click()
+    expect(
+        page.get_by_text("“Coaching session” is no longer on offer.")
+    ).to_be_visible()
+    expect(page.get_by_role("article", name="Coaching session")).to_contain_text(
+        "Not on offer"
+    )
+    offering.refresh_from_db()
+    assert (offering.price_amount, offering.active) == (12000, False)
 
 
 # --- staff ------------------------------------------------------------------------------
@@ -295,6 +333,7 @@ def test_coach_manages_offerings_without_javascript(
 def test_admin_replays_a_dead_webhook_from_the_admin(
     page,
     login,
+    screenshot,
     asgi_live_server,
     admin_user,
     client_user,
@@ -332,7 +371,8 @@ def test_admin_replays_a_dead_webhook_from_the_admin(
     )
 
     login(page, admin_user)
-    page.goto("/admin/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Payments dashboard").click()
     dead = page.get_by_role("region", name="Dead-lettered webhook events")
     expect(dead).to_contain_text(row.stripe_event_id)
@@ -360,7 +400,8 @@ def test_admin_replays_a_dead_webhook_from_the_admin(
     assert row.status == WebhookEvent.Status.PROCESSED
     assert payment.status == Payment.Status.SUCCEEDED
 
-    page.goto("/staff/dashboard/")
+    page.goto("/")
+    nav(page).get_by_role("link", name="Dashboard").click()
     expect(
         page.get_by_role("region", name="Dead-lettered webhook events")
     ).to_contain_text("None. Every Stripe event was processed or is being retried.")

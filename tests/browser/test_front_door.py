@@ -118,20 +118,13 @@ def emailed_link(to: str) -> str:
 
 
 @pytest.fixture
-def tokyo_page(browser, asgi_live_server):
+def tokyo_page(new_context):
     """A browser whose own time zone is Asia/Tokyo."""
-    context = browser.new_context(
-        base_url=asgi_live_server.url, timezone_id="Asia/Tokyo"
-    )
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    return new_context(timezone_id="Asia/Tokyo").new_page()
 
 
 def test_visitor_signs_up_instead_and_the_emailed_link_brings_them_back(
-    tokyo_page, coach, offering
+    tokyo_page, open_email_link, coach, offering
 ):
     page = tokyo_page
     start = choose_a_time_from_home(page, coach, offering)
@@ -147,7 +140,7 @@ def test_visitor_signs_up_instead_and_the_emailed_link_brings_them_back(
     # The browser's zone came with the form; nobody is logged in yet.
     assert (user.time_zone, user.is_active) == ("Asia/Tokyo", False)
 
-    page.goto(emailed_link("kenji@example.com"))
+    open_email_link(page, emailed_link("kenji@example.com"))
     page.get_by_role("button", name="Confirm and continue").click()
 
     expect(page.get_by_text("Confirm to hold it and pay.")).to_be_visible()
@@ -158,11 +151,14 @@ def test_visitor_signs_up_instead_and_the_emailed_link_brings_them_back(
     assert Booking.objects.get(client=user).starts_at.isoformat() == start
 
 
-def test_client_changes_time_zone_on_the_account_page(page, login, client_user):
+def test_client_changes_time_zone_on_the_account_page(
+    page, login, screenshot, client_user
+):
     login(page, client_user)
     page.goto("/")
     page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    screenshot(page, "client-account")
     zone = page.get_by_label("Time zone")
     expect(zone).to_have_value("America/New_York")
 
@@ -175,7 +171,7 @@ def test_client_changes_time_zone_on_the_account_page(page, login, client_user):
     assert client_user.time_zone == "Europe/London"
 
 
-def test_forgotten_password_is_reset_by_email(page, client_user):
+def test_forgotten_password_is_reset_by_email(page, open_email_link, client_user):
     page.goto("/")
     page.get_by_role("link", name="Log in").click()
     page.get_by_role("link", name="Forgot your password?").click()
@@ -184,7 +180,7 @@ def test_forgotten_password_is_reset_by_email(page, client_user):
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_text("If an account uses that address")).to_be_visible()
 
-    page.goto(emailed_link(client_user.email))
+    open_email_link(page, emailed_link(client_user.email))
     page.get_by_label("New password", exact=True).fill("violet-kettle-harbour-42")
     page.get_by_label("New password confirmation").fill("violet-kettle-harbour-42")
     page.get_by_role("button", name="Set the new password").click()

@@ -22,6 +22,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 POLLED_WITHIN_MS = 40_000
 
 
+def open_my_booking(page, offering) -> None:
+    """From the front door: My bookings, then the booking's details."""
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="My bookings"
+    ).click()
+    page.get_by_role("link", name=f"Details — {offering.title}").click()
+
+
 class SocketSwitch:
     """Routes the page's /ws/payments/ sockets through Playwright, to cut them."""
 
@@ -61,7 +70,7 @@ def test_booking_page_follows_payment_live_by_polling_and_live_again(
     sockets = SocketSwitch(page)
     login(page, client_user)
 
-    page.goto(f"/bookings/{booking.pk}/")
+    open_my_booking(page, offering)
     feed = page.locator("html")
     summary = page.locator(f'[data-booking-id="{booking.pk}"] .payment-status-summary')
     expect(summary).to_have_text("Awaiting payment — CHF 100.00")
@@ -154,7 +163,13 @@ def test_booking_page_stops_polling_at_a_final_state(
         ),
     )
 
-    page.goto(f"/bookings/{booking.pk}/")
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Bookings"
+    ).click()
+    page.locator(f'[data-booking-id="{booking.pk}"]').locator(
+        "xpath=ancestor::article[1]"
+    ).get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(rf"/bookings/{booking.pk}/$"))
     expect(page.locator(".payment-status-summary")).to_have_text(
         "Refunded in full — CHF 100.00"
     )
@@ -170,7 +185,7 @@ def test_booking_page_stops_polling_at_a_final_state(
 
 
 def test_booking_page_without_javascript_shows_status_and_a_reload_link(
-    browser, asgi_live_server, login, client_user, offering
+    new_context, asgi_live_server, login, client_user, offering
 ):
     booking = asgi_live_server.run(
         booking_services.booking_create,
@@ -179,28 +194,22 @@ def test_booking_page_without_javascript_shows_status_and_a_reload_link(
         starts_at=next_slot(),
         actor=client_user,
     )
-    context = browser.new_context(
-        base_url=asgi_live_server.url, java_script_enabled=False
+    page = new_context(java_script_enabled=False).new_page()
+    login(page, client_user)
+    open_my_booking(page, offering)
+    expect(page.locator(".payment-status-summary")).to_have_text(
+        "Awaiting payment — CHF 100.00"
     )
-    try:
-        page = context.new_page()
-        login(page, client_user)
-        page.goto(f"/bookings/{booking.pk}/")
-        expect(page.locator(".payment-status-summary")).to_have_text(
-            "Awaiting payment — CHF 100.00"
-        )
-        reload = page.get_by_role("link", name="Reload this page")
-        expect(reload).to_be_visible()
-        reload.click()
-        expect(page).to_have_url(f"{asgi_live_server.url}/bookings/{booking.pk}/")
-    finally:
-        context.close()
+    reload = page.get_by_role("link", name="Reload this page")
+    expect(reload).to_be_visible()
+    reload.click()
+    expect(page).to_have_url(f"{asgi_live_server.url}/bookings/{booking.pk}/")
 
 
 def test_booking_page_drops_a_socket_that_stops_answering_pings(
     page, login, asgi_live_server, client_user, offering
 ):
-    booking = asgi_live_server.run(
+    asgi_live_server.run(
         booking_services.booking_create,
         client=client_user,
         offering=offering,
@@ -223,7 +232,7 @@ def test_booking_page_drops_a_socket_that_stops_answering_pings(
     page.route_web_socket(re.compile(r"/ws/payments/$"), route)
     page.clock.install()
     login(page, client_user)
-    page.goto(f"/bookings/{booking.pk}/")
+    open_my_booking(page, offering)
     feed = page.locator("html")
     expect(feed).to_have_attribute("data-payments-feed", "live")
 

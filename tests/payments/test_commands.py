@@ -134,6 +134,9 @@ def test_run_periodic_runs_every_periodic_task_once(db):
         "expire_unpaid_bookings: 0",
         "reconcile_payments: 0",
         "retry_failed_webhooks: 0",
+        "complete_ended_sessions: 0",
+        "mature_earnings: 0",
+        "issue_platform_fee_invoices: 0",
     ]
 
 

@@ -89,7 +89,8 @@ def test_receipt_and_cancel_coach_and_admin_may_see(
     pay(booking, client_user, make_card)
     for user in (coach, admin_user):
         client.force_login(user)
-        assert client.get(url(name, booking)).status_code == 200
+        # The coach's cancel is the coach-worded page (coach:booking_cancel).
+        assert client.get(url(name, booking), follow=True).status_code == 200
 
 
 @pytest.mark.parametrize("name", ACCOUNT_PAGES)
@@ -332,7 +333,10 @@ def test_cancel_coach_sees_full_refund_after_client_window(
     Booking.objects.filter(pk=booking.pk).update(cancellation_window_hours=24 * 30)
     client.force_login(coach)
 
-    assert "You get CHF 100.00 back." in html(client.get(url("cancel", booking)))
+    # In the coach's words: the client, not "you", gets the money back.
+    page = html(client.get(url("cancel", booking), follow=True))
+    assert "is refunded in full: CHF 100.00 goes back to their card." in page
+    assert "You get CHF 100.00 back." not in page
 
 
 def test_cancel_post_cancels_and_refunds_then_shows_booking(

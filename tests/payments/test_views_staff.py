@@ -121,3 +121,31 @@ def test_staff_dashboard_is_in_the_navigation_of_staff_only(client, admin_user, 
     assert f'href="{URL}" aria-current="page"' in html
     client.force_login(coach)
     assert f'href="{URL}"' not in client.get("/").content.decode()
+
+
+def test_staff_dashboard_lists_3ds_waiting_past_the_hold_as_stuck(
+    staff, booking, client_user, make_card
+):
+    from tests.payments.conftest import THREE_D_SECURE
+
+    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
+    payment, _ = services.payment_confirm(
+        payment=payment,
+        payment_method_id=make_card(THREE_D_SECURE),
+        actor=client_user,
+    )
+    assert payment.status == Payment.Status.REQUIRES_ACTION
+    html = staff.get(URL).content.decode()
+    stuck_part = html.split('id="stuck-heading"')[1].split('id="dead-heading"')[0]
+    assert payment.stripe_payment_intent_id not in stuck_part  # hold still runs
+
+    # The hold ended a minute ago; the row was touched just now (reconciliation
+    # re-reads it every few minutes), so "untouched for 15 min" never holds.
+    booking.__class__.objects.filter(pk=booking.pk).update(
+        expires_at=timezone.now() - dt.timedelta(minutes=1)
+    )
+    Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now())
+
+    html = staff.get(URL).content.decode()
+    stuck_part = html.split('id="stuck-heading"')[1].split('id="dead-heading"')[0]
+    assert payment.stripe_payment_intent_id in stuck_part

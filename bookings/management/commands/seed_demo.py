@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
@@ -84,6 +85,10 @@ class Command(BaseCommand):
                 user = self._user(demo)
                 if demo.role == User.Role.COACH:
                     self._coach(user, demo)
+        # Months of past sessions, a refund and a payout for the demo coach:
+        # the payments app's command, called by name (bookings does not
+        # import payments).
+        call_command("seed_demo_history", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready ({self.written} rows written). "
