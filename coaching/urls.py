@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from coaching import scrape, views
+from coaching import baselines, scrape, views
 
 urlpatterns = [
     path("", include("accounts.urls")),
@@ -19,6 +19,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    # 404 unless BENCH_BASELINES (only `make bench` turns it on).
+    path("bench/webhook", baselines.webhook_baseline, name="bench_webhook"),
+    path("bench/auth", baselines.AuthBaselineApi.as_view(), name="bench_auth"),
     # Browsers ask for /favicon.ico whatever the page links to.
     path(
         "favicon.ico",

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
+from bookings import selectors as booking_selectors
 from bookings.models import Booking, CoachProfile
 from payments.models import (
     CHARGED,
@@ -75,29 +76,80 @@ def payment_get_by_intent_for_refund(*, user: User, intent_id: str) -> Payment |
     return payments.filter(stripe_payment_intent_id=intent_id).first()
 
 
-def payment_status_message(*, booking_id) -> dict | None:
-    """The WebSocket ``payment.status`` message for a booking."""
-    booking = (
-        Booking.objects.filter(pk=booking_id).only("id", "status", "version").first()
+_MESSAGE_PAYMENT_FIELDS = (
+    "id",
+    "stripe_payment_intent_id",
+    "status",
+    "amount",
+    "amount_refunded",
+    "currency",
+    "created_at",
+    "updated_at",
+)
+
+
+def payment_status_message(*, booking_id, user: User | None = None) -> dict | None:
+    """The WebSocket ``payment.status`` message for a booking.
+
+    None when the booking does not exist or, with ``user``, when that user
+    may not see it: the socket's permission check and snapshot are the same
+    read. One query, on primary and foreign keys: the booking LEFT JOIN its
+    payments (a handful at most), the current one picked as
+    ``payment_current_for_booking`` picks it.
+    """
+    bookings = (
+        Booking.objects.all()
+        if user is None
+        else booking_selectors.booking_list_for_user(user=user)
     )
-    if booking is None:
+    rows = list(
+        bookings.filter(pk=booking_id)
+        .order_by()
+        .values(
+            "id",
+            "status",
+            "version",
+            "updated_at",
+            *(f"payments__{field}" for field in _MESSAGE_PAYMENT_FIELDS),
+        )
+    )
+    if not rows:
         return None
-    payment = payment_current_for_booking(booking_id=booking_id)
+    booking = rows[0]
+    payments = [row for row in rows if row["payments__id"] is not None]
+    payment = None
+    for row in sorted(payments, key=lambda r: r["payments__created_at"], reverse=True):
+        # Newest first; a live one (at most one per booking) wins over ended.
+        if payment is None or (
+            payment["payments__status"] in ENDED
+            and row["payments__status"] not in ENDED
+        ):
+            payment = row
+    if payment is None:
+        return {
+            "type": "payment.status",
+            "bookingId": str(booking["id"]),
+            "paymentIntentId": None,
+            "status": None,
+            "bookingStatus": booking["status"],
+            "version": booking["version"],
+            "amount": None,
+            "amountRefunded": None,
+            "currency": None,
+            "updatedAt": booking["updated_at"].isoformat(),
+        }
+    currency = payment["payments__currency"]
     return {
         "type": "payment.status",
-        "bookingId": str(booking.pk),
-        "paymentIntentId": payment.stripe_payment_intent_id if payment else None,
-        "status": payment.status if payment else None,
-        "bookingStatus": booking.status,
-        "version": booking.version,
-        "amount": to_major(payment.amount, payment.currency) if payment else None,
-        "amountRefunded": (
-            to_major(payment.amount_refunded, payment.currency) if payment else None
-        ),
-        "currency": payment.currency if payment else None,
-        "updatedAt": (
-            payment.updated_at if payment else booking.updated_at
-        ).isoformat(),
+        "bookingId": str(booking["id"]),
+        "paymentIntentId": payment["payments__stripe_payment_intent_id"],
+        "status": payment["payments__status"],
+        "bookingStatus": booking["status"],
+        "version": booking["version"],
+        "amount": to_major(payment["payments__amount"], currency),
+        "amountRefunded": to_major(payment["payments__amount_refunded"], currency),
+        "currency": currency,
+        "updatedAt": payment["payments__updated_at"].isoformat(),
     }
 
 

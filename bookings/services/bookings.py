@@ -377,16 +377,23 @@ def booking_expire_overdue(*, actor: User | None = None) -> int:
     return moved
 
 
-def booking_confirm(*, booking: Booking, actor: User | None, cause: str) -> Booking:
+def booking_confirm(
+    *, booking: Booking, actor: User | None, cause: str, locked: bool = False
+) -> Booking:
     """Mark an unpaid booking as paid (``pending_payment`` -> ``confirmed``).
 
     Called by the payment core when a payment succeeds. A hold past its expiry
     that has not been released yet is still confirmed: its slot was never given
     to anyone else, since a new booking expires overlapping stale holds first.
-    Idempotent: a confirmed booking is returned unchanged. Raises
-    InvalidTransition (409) for an expired or cancelled booking.
+    ``locked``: the caller holds the booking's row lock in this transaction
+    and ``booking`` is the row it read under it (the payment core does), so
+    it is not read again. Idempotent: a confirmed booking is returned
+    unchanged. Raises InvalidTransition (409) for an expired or cancelled
+    booking.
     """
-    return _transition(booking, Status.CONFIRMED, actor=actor, cause=cause)
+    return _transition(
+        booking, Status.CONFIRMED, actor=actor, cause=cause, locked=locked
+    )
 
 
 def booking_mark_refunded(
@@ -449,7 +456,13 @@ def _lock(booking: Booking) -> Booking:
 
 @transaction.atomic
 def _transition(
-    booking: Booking, to: str, *, actor: User | None, cause: str, reason: str = ""
+    booking: Booking,
+    to: str,
+    *,
+    actor: User | None,
+    cause: str,
+    reason: str = "",
+    locked: bool = False,
 ) -> Booking:
     """Move ``booking`` to ``to`` under a row lock; the one writer of ``status``.
 
@@ -458,7 +471,7 @@ def _transition(
     InvalidTransition. Otherwise bumps ``version``, appends a
     BookingTransition and announces the change after commit.
     """
-    locked = _lock(booking)
+    locked = booking if locked else _lock(booking)
     if locked.status == to:
         return locked
     if not locked.can_move_to(to):
@@ -504,6 +517,12 @@ def _record(
         "actor_id": str(actor.pk) if actor else None,
     }
     transaction.on_commit(lambda: _announce(event), robust=True)
+    # Subscribers see booking and payment status in one message, which the
+    # payments app composes: one per transaction, also when the payment
+    # that caused this change announced itself.
+    from payments import realtime
+
+    realtime.broadcast_booking_on_commit(booking.pk)
     if from_status == Status.PENDING_PAYMENT and booking.status in (
         Status.EXPIRED,
         Status.CANCELLED,
@@ -513,15 +532,10 @@ def _record(
 
 
 def _announce(event: dict) -> None:
-    """Side effects of a committed transition: a log line and a live push."""
+    """The log line of a committed transition (the push is registered apart)."""
     logger.info(
         "booking.transition booking_id=%(booking_id)s from=%(from_status)s "
         "to=%(to_status)s version=%(version)s cause=%(cause)s actor_id=%(actor_id)s",
         event,
         extra={"event": "booking.transition", **event},
     )
-    # Subscribers see booking and payment status in one message, which the
-    # payments app composes.
-    from payments import realtime
-
-    realtime.broadcast_booking(event["booking_id"])

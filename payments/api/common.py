@@ -11,8 +11,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
-from bookings.models import Booking
-from payments import selectors
 from payments.exceptions import PaymentNotFound
 from payments.gateway import IntentResult
 from payments.money import (
@@ -138,12 +136,6 @@ class StrictUUIDField(serializers.UUIDField):
 
 class PaymentsThrottle(ScopedRateThrottle):
     """Per-user limit on operations that reach Stripe."""
-
-
-def payment_for_booking(booking: Booking) -> dict | None:
-    return selectors.payment_status_object(
-        selectors.payment_current_for_booking(booking_id=booking.pk)
-    )
 
 
 def intent_object(intent: IntentResult) -> dict[str, Any]:

@@ -123,6 +123,18 @@ def notification_create(
     return created
 
 
+def notification_enqueue(
+    *, booking_id, kind: str, dedupe_key: str = "", refunded: int | None = None
+) -> None:
+    """Have ``notification_create`` run in a task (inline without a broker).
+
+    Called after commit: the change is final, its notifications follow.
+    """
+    from payments.tasks import create_notifications
+
+    create_notifications.delay(str(booking_id), kind, dedupe_key, refunded)
+
+
 def _enqueue_email(notification_pk) -> None:
     from payments.tasks import send_notification
 
