@@ -83,10 +83,20 @@ lock:
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-# Benchmarks (bench/README.md): ASGI servers under load, then the money core.
-# Not part of `make test`; a few minutes; loopback only.
+# Benchmarks (bench/README.md). Not part of `make test`; loopback only.
+# `make bench`: issue 14's hot paths on the production shape (granian x 2, one
+# Celery worker, its own PostgreSQL database and redis-server), each beside its
+# baseline in the same run, interleaved (~4-6 min; needs wrk: apt-get install wrk).
+# `make bench-servers`: the ASGI servers and the money core (~4 min).
+# `make soak`: 10 minutes of mixed load (API, webhooks, 1,000 sockets).
 BENCH_ARGS ?=
-.PHONY: bench
+.PHONY: bench bench-servers soak
 bench: $(STAMP)
+	$(BIN)/python bench/hotpaths.py $(BENCH_ARGS)
+
+bench-servers: $(STAMP)
 	$(BIN)/python bench/asgi_servers.py --duration 5 --rounds 3 $(BENCH_ARGS)
 	$(BIN)/python bench/pricing_and_ledger.py --repeat 7
+
+soak: $(STAMP)
+	$(BIN)/python bench/hotpaths.py --soak 600 $(BENCH_ARGS)

@@ -117,12 +117,22 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL")
+# psycopg's pool inside each process (Django 5.1+). Under ASGI every request
+# runs in a thread of its own, so persistent connections (DB_CONN_MAX_AGE)
+# pile up; the pool hands connections across threads instead (bench/README.md
+# measures it against a connection per request).
+DB_POOL = env_bool("DB_POOL")
 if DATABASE_URL:
-    # Under ASGI every request runs in a thread of its own, so persistent
-    # connections pile up: pool outside (PgBouncer).
     _database = dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0)
+        DATABASE_URL, conn_max_age=0 if DB_POOL else env_int("DB_CONN_MAX_AGE", 0)
     )
+    if DB_POOL:
+        _database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10),
+            # Seconds a request waits for a free connection before failing.
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
 else:
     _database = {
         "ENGINE": "django.db.backends.sqlite3",
@@ -167,8 +177,21 @@ def redis_cache(url: str, *, timeout: float) -> dict:
     }
 
 
+# "pubsub": a group message is published once per process and fanned out in
+# memory; "core": one Redis list push per socket (README "Performance").
+CHANNEL_LAYER = env("CHANNEL_LAYER", "core")
+
+
 def redis_channel_layer(url: str, *, timeout: float) -> dict:
     """channels-redis with bounded connects and sends (coaching/channels.py)."""
+    if CHANNEL_LAYER == "pubsub":
+        return {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": url, "socket_connect_timeout": timeout}],
+                "prefix": "coaching",
+            },
+        }
     return {
         "BACKEND": "coaching.channels.BoundedRedisChannelLayer",
         "CONFIG": {
@@ -196,6 +219,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# The baseline views of bench/hotpaths.py (coaching/baselines.py): 404 unless on.
+BENCH_BASELINES = env_bool("BENCH_BASELINES")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from bookings import api_urls as booking_api_urls
 from bookings import urls as booking_urls
-from coaching import scrape, views
+from coaching import baselines, scrape, views
 from payments import api_urls as payment_api_urls
 from payments import urls as payment_urls
 
@@ -39,6 +39,9 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    # 404 unless BENCH_BASELINES (only `make bench` turns it on).
+    path("bench/webhook", baselines.webhook_baseline, name="bench_webhook"),
+    path("bench/auth", baselines.AuthBaselineApi.as_view(), name="bench_auth"),
     # Browsers ask for /favicon.ico whatever the page links to.
     path(
         "favicon.ico",

@@ -9,7 +9,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.ws_auth import RevocableSocketMixin
-from bookings import selectors as booking_selectors
 from coaching import metrics
 from coaching.ids import as_uuid
 from payments import realtime, selectors
@@ -102,26 +101,35 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
         if booking_id is None:
             await self._error("invalid_booking_id", "bookingId must be a booking id.")
             return
-        allowed = await database_sync_to_async(self._may_see)(booking_id)
-        if not allowed:
-            # The same answer for "not yours" and "does not exist".
-            await self.send_json(
-                {"type": "error", "code": "forbidden", "bookingId": booking_id}
-            )
-            return
-        if booking_id not in self.subscriptions:
+        joined = booking_id not in self.subscriptions
+        if joined:
             if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
                 await self._error(
                     "too_many_subscriptions", "Unsubscribe from some first."
                 )
                 return
+            # Join before reading, so no change falls between the snapshot and
+            # the first message; a broadcast that arrives meanwhile waits until
+            # this handler returns (a consumer handles one message at a time),
+            # and is relayed only if the booking turned out to be visible.
             await self.channel_layer.group_add(
                 realtime.booking_group(booking_id), self.channel_name
             )
-            self.subscriptions.add(booking_id)
+        # The permission check and the snapshot are one query.
         snapshot = await database_sync_to_async(selectors.payment_status_message)(
-            booking_id=booking_id
+            booking_id=booking_id, user=self.user
         )
+        if snapshot is None:
+            if joined:
+                await self.channel_layer.group_discard(
+                    realtime.booking_group(booking_id), self.channel_name
+                )
+            # The same answer for "not yours" and "does not exist".
+            await self.send_json(
+                {"type": "error", "code": "forbidden", "bookingId": booking_id}
+            )
+            return
+        self.subscriptions.add(booking_id)
         await self.send_json(snapshot)
 
     async def _unsubscribe(self, booking_id) -> None:
@@ -149,14 +157,6 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
             return False
         self.subscribe_times.append(now)
         return True
-
-    def _may_see(self, booking_id: str) -> bool:
-        return (
-            booking_selectors.booking_get_for_user(
-                user=self.user, booking_id=booking_id
-            )
-            is not None
-        )
 
     async def payment_status(self, event):
         """A broadcast from ``payments.realtime`` (type ``payment.status``)."""

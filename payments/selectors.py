@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
+from bookings import selectors as booking_selectors
 from bookings.models import Booking, CoachProfile
 from money.amounts import normalize_currency, to_major
 from payments.models import (
@@ -78,25 +79,78 @@ def payment_get_by_intent_for_refund(*, user: User, intent_id: str) -> Payment |
     return payments.filter(stripe_payment_intent_id=intent_id).first()
 
 
-def payment_status_message(*, booking_id) -> dict | None:
-    """The WebSocket ``payment.status`` message for a booking."""
-    booking = (
-        Booking.objects.filter(pk=booking_id).only("id", "status", "version").first()
+_MESSAGE_PAYMENT_FIELDS = (
+    "id",
+    "stripe_payment_intent_id",
+    "status",
+    "amount",
+    "amount_refunded",
+    "currency",
+    "created_at",
+    "updated_at",
+)
+
+
+def payment_status_message(*, booking_id, user: User | None = None) -> dict | None:
+    """The WebSocket ``payment.status`` message for a booking.
+
+    None when the booking does not exist or, with ``user``, when that user
+    may not see it: the socket's permission check and snapshot are the same
+    read. One query, on primary and foreign keys: the booking LEFT JOIN its
+    payments (a handful at most), the current one picked as
+    ``payment_current_for_booking`` picks it.
+    """
+    bookings = (
+        Booking.objects.all()
+        if user is None
+        else booking_selectors.booking_list_for_user(user=user)
     )
-    if booking is None:
+    rows = list(
+        bookings.filter(pk=booking_id)
+        .order_by()
+        .values(
+            "id",
+            "status",
+            "version",
+            "updated_at",
+            *(f"payments__{field}" for field in _MESSAGE_PAYMENT_FIELDS),
+        )
+    )
+    if not rows:
         return None
-    payment = payment_current_for_booking(booking_id=booking_id)
+    booking = rows[0]
+    payments = [row for row in rows if row["payments__id"] is not None]
+    current = None
+    for row in sorted(payments, key=lambda r: r["payments__created_at"], reverse=True):
+        # Newest first; a live one (at most one per booking) wins over ended.
+        if current is None or (
+            current["payments__status"] in ENDED
+            and row["payments__status"] not in ENDED
+        ):
+            current = row
+    # The payment's fields come from the one builder, payment_status_object,
+    # given the row as an unsaved Payment (no query).
+    payment = (
+        Payment(
+            **{
+                field: current[f"payments__{field}"]
+                for field in _MESSAGE_PAYMENT_FIELDS
+            }
+        )
+        if current
+        else None
+    )
     fields = payment_status_object(payment) or dict.fromkeys(_STATUS_FIELDS)
     return {
         "type": "payment.status",
-        "bookingId": str(booking.pk),
+        "bookingId": str(booking["id"]),
         **fields,
-        "bookingStatus": booking.status,
+        "bookingStatus": booking["status"],
         # The booking's version, not the payment's: a booking's payments come
         # and go (a declined card ends one, the next starts at 1), so only the
         # booking's version always grows, and clients order messages by it.
-        "version": booking.version,
-        "updatedAt": fields["updatedAt"] or booking.updated_at.isoformat(),
+        "version": booking["version"],
+        "updatedAt": fields["updatedAt"] or booking["updated_at"].isoformat(),
     }
 
 

@@ -66,6 +66,32 @@ def enqueue_notification_email(notification_pk: str) -> None:
     send_notification.delay(notification_pk)
 
 
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def create_notifications(
+    booking_id: str, kind: str, dedupe_key: str, refunded: int | None
+) -> int:
+    return len(
+        notifications.notification_create(
+            booking_id=booking_id, kind=kind, dedupe_key=dedupe_key, refunded=refunded
+        )
+    )
+
+
+def enqueue_create_notifications(
+    booking_id: str, kind: str, dedupe_key: str, refunded: int | None
+) -> None:
+    """The notifications hook: create a change's notifications in a task
+    (inline without Redis)."""
+    create_notifications.delay(booking_id, kind, dedupe_key, refunded)
+
+
 @shared_task(ignore_result=True)
 def complete_ended_sessions() -> int:
     return booking_services.booking_complete_ended()

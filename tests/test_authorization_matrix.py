@@ -168,6 +168,9 @@ TABLE: dict[tuple[str, str], str] = {
     ("favicon", "GET"): "301 301 | 301 301 | 301 301 | 301 301 | 301 301 | 301 301",
     ("readyz", "GET"): "200 200 | 200 200 | 200 200 | 200 200 | 200 200 | 200 200",
     ("metrics", "GET"): "401 401 | 401 401 | 401 401 | 401 401 | 401 401 | 200 200",
+    # make bench's baseline views: 404 for everyone unless BENCH_BASELINES is on.
+    ("bench_auth", "GET"): "401 401 | 404 404 | 404 404 | 404 404 | 404 404 | 404 404",
+    ("bench_webhook", "POST"): "404 404 | 404 404 | 404 404 | 404 404 | 404 404 | 404 404",
     # The coach's practice: own profile, hours and dated exceptions (404 for another
     # coach's exception); a coach cancels their own bookings (a reason is required).
     ("coach:profile", "GET"): "302 302 | 403 403 | 403 403 | 200 200 | 200 200 | 403 403",

@@ -161,3 +161,25 @@ def test_postgres_leg_runs_on_postgresql_with_btree_gist():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'btree_gist'")
         assert cursor.fetchone() == (1,)
+
+
+def test_settings_db_pool_and_pubsub_layer_are_opt_in():
+    script = (
+        "import json, django; django.setup(); from django.conf import settings as s;"
+        "d = s.DATABASES['default'];"
+        "print(json.dumps([d.get('OPTIONS', {}).get('pool'), d['CONN_MAX_AGE'],"
+        " s.CHANNEL_LAYERS['default']['BACKEND']]))"
+    )
+
+    def read(**variables):
+        result = _run(["-c", script], **PRODUCTION_ENV, **variables)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert read() == [None, 0, "coaching.channels.BoundedRedisChannelLayer"]
+    pool, max_age, layer = read(
+        DB_POOL="1", DB_POOL_MAX_SIZE="7", DB_CONN_MAX_AGE="60", CHANNEL_LAYER="pubsub"
+    )
+    # A pool and persistent connections exclude each other in Django.
+    assert (pool, max_age) == ({"min_size": 2, "max_size": 7, "timeout": 10}, 0)
+    assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"

@@ -53,17 +53,19 @@ NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
 _HOLD_ENDED_HOOKS: list[Callable[[str], None]] = []
 
 
-# Called with a booking id after commit whenever a booking changed state. The
+# Called with a booking id inside the transaction of every state change. The
 # payments app registers the live push (subscribers see booking and payment
-# status in one message, which payments composes): bookings never imports it.
-_CHANGED_HOOKS: list[Callable[[str], None]] = []
+# status in one message, which payments composes and sends once per
+# transaction after commit): bookings never imports it.
+_CHANGED_HOOKS: list[Callable[[object], None]] = []
 
 
-def on_booking_changed(hook: Callable[[str], None]) -> None:
-    """Call ``hook(booking_id)`` after commit each time a booking changes state.
+def on_booking_changed(hook: Callable[[object], None]) -> None:
+    """Call ``hook(booking_id)`` inside the transaction of each state change.
 
-    Registering the same hook twice registers it once. A hook must not raise
-    (it runs after the commit; its failures are logged and swallowed).
+    The hook defers its own side effects to the commit (nothing is announced
+    for a rolled-back change). Registering the same hook twice registers it
+    once.
     """
     if hook not in _CHANGED_HOOKS:
         _CHANGED_HOOKS.append(hook)
@@ -374,16 +376,23 @@ def booking_expire(*, booking: Booking, actor: User | None = None) -> Booking:
     return _transition(locked, Status.EXPIRED, actor=actor, cause="hold_expired")
 
 
-def booking_confirm(*, booking: Booking, actor: User | None, cause: str) -> Booking:
+def booking_confirm(
+    *, booking: Booking, actor: User | None, cause: str, locked: bool = False
+) -> Booking:
     """Mark an unpaid booking as paid (``pending_payment`` -> ``confirmed``).
 
     Called by the payment core when a payment succeeds. A hold past its expiry
     that has not been released yet is still confirmed: its slot was never given
     to anyone else, since a new booking expires overlapping stale holds first.
-    Idempotent: a confirmed booking is returned unchanged. Raises
-    InvalidTransition (409) for an expired or cancelled booking.
+    ``locked``: the caller holds the booking's row lock in this transaction
+    and ``booking`` is the row it read under it (the payment core does), so
+    it is not read again. Idempotent: a confirmed booking is returned
+    unchanged. Raises InvalidTransition (409) for an expired or cancelled
+    booking.
     """
-    return _transition(booking, Status.CONFIRMED, actor=actor, cause=cause)
+    return _transition(
+        booking, Status.CONFIRMED, actor=actor, cause=cause, locked=locked
+    )
 
 
 def booking_mark_refunded(
@@ -446,7 +455,13 @@ def _lock(booking: Booking) -> Booking:
 
 @transaction.atomic
 def _transition(
-    booking: Booking, to: str, *, actor: User | None, cause: str, reason: str = ""
+    booking: Booking,
+    to: str,
+    *,
+    actor: User | None,
+    cause: str,
+    reason: str = "",
+    locked: bool = False,
 ) -> Booking:
     """Move ``booking`` to ``to`` under a row lock; the one writer of ``status``.
 
@@ -455,7 +470,7 @@ def _transition(
     InvalidTransition. Otherwise bumps ``version``, appends a
     BookingTransition and announces the change after commit.
     """
-    locked = _lock(booking)
+    locked = booking if locked else _lock(booking)
     if locked.status == to:
         return locked
     if not locked.can_move_to(to):
@@ -515,6 +530,11 @@ def _record(
         "actor_id": str(actor.pk) if actor else None,
     }
     transaction.on_commit(lambda: _announce(event), robust=True)
+    # Subscribers see booking and payment status in one message, which the
+    # payments app composes (through its hook): one per transaction, also
+    # when the payment that caused this change announced itself.
+    for hook in _CHANGED_HOOKS:
+        hook(booking.pk)
     if from_status == Status.PENDING_PAYMENT and booking.status in (
         Status.EXPIRED,
         Status.CANCELLED,
@@ -524,12 +544,10 @@ def _record(
 
 
 def _announce(event: dict) -> None:
-    """Side effects of a committed transition: a log line and a live push."""
+    """The log line of a committed transition (the push is registered apart)."""
     logger.info(
         "booking.transition booking_id=%(booking_id)s from=%(from_status)s "
         "to=%(to_status)s version=%(version)s cause=%(cause)s actor_id=%(actor_id)s",
         event,
         extra={"event": "booking.transition", **event},
     )
-    for hook in _CHANGED_HOOKS:
-        hook(event["booking_id"])

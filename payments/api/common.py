@@ -11,7 +11,6 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
-from bookings.models import Booking
 from coaching.ids import as_uuid
 from money.amounts import (
     RATE_DECIMALS,
@@ -20,7 +19,6 @@ from money.amounts import (
     parse_major,
     parse_rate_bps,
 )
-from payments import selectors
 from payments.exceptions import PaymentNotFound
 from payments.gateway import IntentResult
 
@@ -130,12 +128,6 @@ def check_stripe_id(value: str, prefix: str, *, field: str) -> str:
 
 class PaymentsThrottle(ScopedRateThrottle):
     """Per-user limit on operations that reach Stripe."""
-
-
-def payment_for_booking(booking: Booking) -> dict | None:
-    return selectors.payment_status_object(
-        selectors.payment_current_for_booking(booking_id=booking.pk)
-    )
 
 
 def intent_object(intent: IntentResult) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from payments.api.common import (
     amount_in_currency,
     intent_object,
     parse_uuid,
-    payment_for_booking,
     validated,
 )
 from payments.api.serializers import (
@@ -271,13 +270,18 @@ class PaymentStatusApi(APIView):
         )
         if booking is None:
             raise PaymentNotFound(_("Booking not found."))
-        services.payment_sync_for_payer(booking=booking, actor=request.user)
-        booking.refresh_from_db()
+        # The user, the booking and its payment: three queries. Only a payer
+        # back from 3-D Secure makes the sync ask Stripe, and only then are
+        # both read again.
+        payment = selectors.payment_current_for_booking(booking_id=booking.pk)
+        if services.payment_sync_for_payer(payment=payment, actor=request.user):
+            booking.refresh_from_db(fields=["status"])
+            payment = selectors.payment_current_for_booking(booking_id=booking.pk)
         return Response(
             {
                 "success": True,
                 "bookingId": str(booking.pk),
                 "bookingStatus": booking.status,
-                "payment": payment_for_booking(booking),
+                "payment": selectors.payment_status_object(payment),
             }
         )

@@ -43,12 +43,17 @@ _WAIT_POLL_SECONDS = 0.1
 _LEASE_MARGIN_SECONDS = 5
 
 
-def lock_booking_and_payment(payment_id) -> tuple[Booking, Payment]:
+def lock_booking_and_payment(payment_id, *, booking_id=None) -> tuple[Booking, Payment]:
     """Lock a payment's booking, then the payment (the one lock order).
 
-    Must be called inside ``transaction.atomic``.
+    ``booking_id``: the payment's booking when the caller has already read the
+    payment (it never changes), which saves a query. Must be called inside
+    ``transaction.atomic``.
     """
-    booking_id = Payment.objects.values_list("booking_id", flat=True).get(pk=payment_id)
+    if booking_id is None:
+        booking_id = Payment.objects.values_list("booking_id", flat=True).get(
+            pk=payment_id
+        )
     booking = Booking.objects.select_for_update().get(pk=booking_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     return booking, payment
@@ -63,6 +68,7 @@ def transition(
     stripe_event_id: str = "",
     fields: tuple[str, ...] = (),
     record_repeat: bool = False,
+    touch_booking: bool = True,
 ) -> bool:
     """Move a locked payment to ``to``; record and announce it after commit.
 
@@ -70,6 +76,8 @@ def transition(
     already there, unless ``record_repeat`` (a second partial refund is a new
     version of the same status). Raises InvalidTransition for a move the state machine
     forbids. The caller holds the row lock inside ``transaction.atomic``.
+    ``touch_booking=False``: the caller moves the booking in the same
+    transaction, which bumps its version anyway.
     """
     if payment.status == to and not (record_repeat and to in ALLOWED[to]):
         if fields:
@@ -93,7 +101,8 @@ def transition(
         actor=actor,
         stripe_event_id=stripe_event_id,
     )
-    _touch_booking(payment)
+    if touch_booking:
+        _touch_booking(payment)
     payment_id, booking_id, version = payment.pk, payment.booking_id, payment.version
     intent_id = payment.stripe_payment_intent_id or "-"
     transaction.on_commit(
@@ -110,7 +119,7 @@ def transition(
             stripe_event_id or "-",
         )
     )
-    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
+    realtime.broadcast_booking_on_commit(booking_id)
     kind = _NOTIFY.get(to)
     if kind:
         key = (
@@ -118,8 +127,10 @@ def transition(
         )
         # What was refunded in all at this version, for the text's amount.
         refunded = payment.amount_refunded if kind == _N.REFUNDED else None
+        # One task per change writes both recipients' notifications (and
+        # queues their emails), off the path that applies the change.
         transaction.on_commit(
-            lambda: notifications.notification_create(
+            lambda: notifications.notification_enqueue(
                 booking_id=booking_id, kind=kind, dedupe_key=key, refunded=refunded
             ),
             robust=True,
@@ -138,7 +149,7 @@ def record_creation(payment: Payment, *, actor) -> None:
     )
     _touch_booking(payment)
     booking_id = payment.booking_id
-    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
+    realtime.broadcast_booking_on_commit(booking_id)
 
 
 def announce(payment: Payment) -> None:
@@ -146,7 +157,7 @@ def announce(payment: Payment) -> None:
     reserved or failed): bump the booking's version, broadcast on commit."""
     _touch_booking(payment)
     booking_id = payment.booking_id
-    transaction.on_commit(lambda: realtime.broadcast_booking(booking_id), robust=True)
+    realtime.broadcast_booking_on_commit(booking_id)
 
 
 def _touch_booking(payment: Payment) -> None:

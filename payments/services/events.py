@@ -55,17 +55,24 @@ def webhook_event_store(*, event: WebhookEventData) -> tuple[WebhookEvent, bool]
     created_at = (
         datetime.fromtimestamp(event.created, tz=UTC) if event.created else None
     )
+    fields = {
+        "stripe_event_id": event.id,
+        "type": event.type,
+        "payload": event.payload,
+        "livemode": event.livemode,
+        "stripe_created_at": created_at,
+        "status": _E.PENDING if event.type in HANDLERS else _E.IGNORED,
+        "processed_at": None if event.type in HANDLERS else timezone.now(),
+    }
     try:
-        with transaction.atomic():
-            row = WebhookEvent.objects.create(
-                stripe_event_id=event.id,
-                type=event.type,
-                payload=event.payload,
-                livemode=event.livemode,
-                stripe_created_at=created_at,
-                status=_E.PENDING if event.type in HANDLERS else _E.IGNORED,
-                processed_at=None if event.type in HANDLERS else timezone.now(),
-            )
+        if transaction.get_connection().in_atomic_block:
+            # In a caller's transaction a duplicate must not break it: savepoint.
+            with transaction.atomic():
+                row = WebhookEvent.objects.create(**fields)
+        else:
+            # Autocommit (the webhook request): the one INSERT is its own
+            # transaction, without BEGIN and COMMIT round trips around it.
+            row = WebhookEvent.objects.create(**fields)
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_event_id=event.id), False
     logger.info(
@@ -84,16 +91,16 @@ def webhook_event_store(*, event: WebhookEventData) -> tuple[WebhookEvent, bool]
 def webhook_event_process(*, event_pk: int) -> WebhookEvent:
     """Apply one stored event; see ``_process``. Logs under the caller's
     correlation id, or the Stripe event id when there is none (retries)."""
-    row = WebhookEvent.objects.only("stripe_event_id").get(pk=event_pk)
+    row = WebhookEvent.objects.get(pk=event_pk)
     current = correlation.get()
     token = correlation.set_id(current if current != "-" else row.stripe_event_id)
     try:
-        return _process(event_pk)
+        return _process(row)
     finally:
         correlation.reset(token)
 
 
-def _process(event_pk: int) -> WebhookEvent:
+def _process(row: WebhookEvent) -> WebhookEvent:
     """Apply one stored event, at most one worker at a time.
 
     Success: ``processed``. An object we do not know yet, or any error:
@@ -103,13 +110,17 @@ def _process(event_pk: int) -> WebhookEvent:
     """
     now = timezone.now()
     claimed = (
-        WebhookEvent.objects.filter(pk=event_pk, status__in=[_E.PENDING, _E.FAILED])
+        WebhookEvent.objects.filter(pk=row.pk, status__in=[_E.PENDING, _E.FAILED])
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
         .update(locked_until=now + _processing_lease(), attempts=F("attempts") + 1)
     )
-    row = WebhookEvent.objects.get(pk=event_pk)
     if not claimed:
+        # Another worker has it, or it is done: show the row as it is now.
+        row.refresh_from_db()
         return row
+    # The claim is ours, so the row read before it is current but for the
+    # claim itself (no second read on the hot path).
+    row.attempts += 1
     event = WebhookEventData(
         id=row.stripe_event_id,
         type=row.type,
@@ -121,13 +132,16 @@ def _process(event_pk: int) -> WebhookEvent:
         HANDLERS[row.type](event)
     except Exception as exc:
         return _failed(row, exc)
-    WebhookEvent.objects.filter(pk=row.pk).update(
-        status=_E.PROCESSED,
-        processed_at=timezone.now(),
-        locked_until=None,
-        next_attempt_at=None,
-        last_error="",
-    )
+    done = {
+        "status": _E.PROCESSED,
+        "processed_at": timezone.now(),
+        "locked_until": None,
+        "next_attempt_at": None,
+        "last_error": "",
+    }
+    WebhookEvent.objects.filter(pk=row.pk).update(**done)
+    for field, value in done.items():
+        setattr(row, field, value)
     logger.info(
         "webhook.processed event=%s type=%s object=%s attempts=%d",
         row.stripe_event_id,
@@ -135,7 +149,6 @@ def _process(event_pk: int) -> WebhookEvent:
         row.object_id,
         row.attempts,
     )
-    row.refresh_from_db()
     return row
 
 
@@ -335,7 +348,9 @@ def _on_dispute(event: WebhookEventData) -> None:
     if payment.status not in CHARGED:
         raise EventNotReady(f"Payment {payment.pk} is not charged yet.")
     with transaction.atomic():
-        _booking, payment = _core.lock_booking_and_payment(payment.pk)
+        _booking, payment = _core.lock_booking_and_payment(
+            payment.pk, booking_id=payment.booking_id
+        )
         if event.type == "charge.dispute.created":
             if payment.status != Payment.Status.DISPUTED:
                 _core.transition(

@@ -126,10 +126,32 @@ def notification_create(
     return created
 
 
-# How a notification's email goes out after commit. The Celery task lives in
-# payments.tasks, which imports the services, so the services cannot import
-# it: payments.apps registers it here (``on_email_due``) when the app starts.
+def notification_enqueue(
+    *, booking_id, kind: str, dedupe_key: str = "", refunded: int | None = None
+) -> None:
+    """Have ``notification_create`` run in a task (inline without a broker).
+
+    Called after commit: the change is final, its notifications follow. The
+    task is payments.tasks' (queued through the ``on_create_due`` hook).
+    """
+    for hook in _CREATE_HOOKS:
+        hook(str(booking_id), kind, dedupe_key, refunded)
+
+
+# How notifications and their emails go out after commit. The Celery tasks
+# live in payments.tasks, which imports the services, so the services cannot
+# import them: payments.apps registers them here (``on_create_due``,
+# ``on_email_due``) when the app starts.
+_CREATE_HOOKS: list[Callable[[str, str, str, int | None], None]] = []
 _EMAIL_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_create_due(hook: Callable[[str, str, str, int | None], None]) -> None:
+    """Call ``hook(booking_id, kind, dedupe_key, refunded)`` for each
+    ``notification_enqueue``. Registering the same hook twice registers it
+    once."""
+    if hook not in _CREATE_HOOKS:
+        _CREATE_HOOKS.append(hook)
 
 
 def on_email_due(hook: Callable[[str], None]) -> None:

@@ -111,7 +111,9 @@ def _reserve(
     *, payment: Payment, amount: int | None, reason: str, note: str, actor
 ) -> Refund:
     with transaction.atomic():
-        booking, payment = _core.lock_booking_and_payment(payment.pk)
+        booking, payment = _core.lock_booking_and_payment(
+            payment.pk, booking_id=payment.booking_id
+        )
         by_payer = _check_allowed(booking=booking, payment=payment, actor=actor)
         if payment.status not in REFUNDABLE:
             raise RefundNotAllowed(

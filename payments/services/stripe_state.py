@@ -52,7 +52,9 @@ def payment_apply_intent_state(
     such as ``processing`` after ``succeeded``, is logged and ignored).
     """
     with transaction.atomic():
-        booking, payment = _core.lock_booking_and_payment(payment.pk)
+        booking, payment = _core.lock_booking_and_payment(
+            payment.pk, booking_id=payment.booking_id
+        )
         if (
             intent.id != payment.stripe_payment_intent_id
             or intent.amount != payment.amount
@@ -101,6 +103,10 @@ def payment_apply_intent_state(
         if target == _S.SUCCEEDED and payment.status != _S.SUCCEEDED:
             payment.amount_received = intent.amount_received or payment.amount
             fields.append("amount_received")
+        # Confirming the booking bumps its version anyway: one UPDATE, not two.
+        confirms = (
+            target == _S.SUCCEEDED and booking.status == Booking.Status.PENDING_PAYMENT
+        )
         changed = _core.transition(
             payment,
             target,
@@ -108,6 +114,7 @@ def payment_apply_intent_state(
             actor=actor,
             stripe_event_id=stripe_event_id,
             fields=tuple(fields),
+            touch_booking=not confirms,
         )
         if changed and target == _S.SUCCEEDED:
             _core.ledger_record_charge(payment)
@@ -137,7 +144,7 @@ def intent_as_recorded(payment: Payment) -> IntentResult:
 def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) -> None:
     if booking.status == Booking.Status.PENDING_PAYMENT:
         booking_services.booking_confirm(
-            booking=booking, actor=actor, cause=f"payment_{cause}"
+            booking=booking, actor=actor, cause=f"payment_{cause}", locked=True
         )
         return
     # Paid after the hold was released or the booking cancelled: the slot is no
@@ -212,21 +219,28 @@ def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
     return payment
 
 
-def payment_sync_for_payer(*, booking: Booking, actor) -> None:
+def payment_sync_for_payer(*, payment: Payment | None, actor) -> bool:
     """Catch up on a 3-D Secure check the payer just finished at Stripe.
 
     The check happens between the browser and Stripe, and localstripe sends
     no webhook for a failed one; when the payer asks for the status of a
     payment awaiting authentication, read its outcome from Stripe. Anyone
-    else, or any other state, reads only our database. Never raises for
-    Stripe trouble: the status is then simply what we knew.
+    else, or any other state, reads only our database. ``payment`` is the
+    booking's current payment as the caller already read it (so the common
+    case costs no query here). Returns whether Stripe was asked, i.e.
+    whether the caller's copies of the payment and booking may be stale.
+    Never raises for Stripe trouble: the status is then simply what we knew.
     """
-    payment = Payment.objects.filter(booking=booking, payer=actor).live().first()
-    if payment is None or payment.status != _S.REQUIRES_ACTION:
-        return
+    if (
+        payment is None
+        or payment.status != _S.REQUIRES_ACTION
+        or payment.payer_id != getattr(actor, "pk", None)
+    ):
+        return False
     try:
         payment_refresh_from_stripe(payment=payment, cause="status_check", actor=actor)
     except PaymentError as exc:
         logger.warning(
             "payment.status_sync_failed payment=%s error=%s", payment.pk, exc
         )
+    return True
