@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run    start the app with demo data and a local Stripe emulator"
-	@echo "make test   run the whole test suite, lint and format checks"
+	@echo "make test   run the whole test suite, lint, format and import-layer checks"
 	@echo "make screenshots  retake docs/screenshots/ (the README's) from the browser tests"
 
 run: $(STAMP)
@@ -34,6 +34,8 @@ test: $(STAMP)
 	@status=0; \
 	echo "--- ruff check"; $(BIN)/ruff check . || status=1; \
 	echo "--- ruff format --check"; $(BIN)/ruff format --check . || status=1; \
+	echo "--- lint-imports (the layering: pyproject.toml)"; \
+		$(BIN)/lint-imports --no-cache --no-logo || status=1; \
 	echo "--- pytest"; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	exit $$status
 
@@ -57,6 +59,7 @@ $(STAMP):
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,8 @@
-"""View decorators that let a page in by role.
+"""View decorators that let a page in: the one login policy of every page.
 
-Anonymous visitors go to the login page and come back; an htmx request whose
+``login_required`` lets in any logged-in user, ``coach_required`` and
+``staff_required`` by role. Anonymous visitors go to the login page and come
+back; an htmx request whose
 session has ended is told to load the login page instead of swapping it into
 a fragment. A logged-in user without the role gets a 403.
 """
@@ -34,6 +36,11 @@ def _require(check: Callable[[User], bool]):
 
     return decorator
 
+
+login_required = _require(lambda user: True)
+login_required.__doc__ = (
+    "Let in any logged-in user (Django's login_required that also works for htmx)."
+)
 
 coach_required = _require(lambda user: user.is_active and user.is_coach)
 coach_required.__doc__ = "Let in active coaches only."

@@ -1,6 +1,7 @@
 """Every write of the accounts app: sign-up, login bookkeeping, profile, logout."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth import authenticate, password_validation
@@ -40,9 +41,22 @@ from accounts.tokens import (
     token_user_id,
 )
 from accounts.zones import default_time_zone, is_zone
-from bookings.models import CoachProfile
 
 logger = logging.getLogger(__name__)
+
+# Called as ``hook(user=..., time_zone=...)`` inside the transaction that
+# creates a coach's account (a failure rolls the sign-up back). The bookings
+# app registers the one that gives the coach a profile with the default terms:
+# accounts never imports bookings.
+_COACH_CREATED_HOOKS: list[Callable[..., None]] = []
+
+
+def on_coach_created(hook: Callable[..., None]) -> None:
+    """Call ``hook(user=..., time_zone=...)`` in the transaction that creates a
+    coach's account. Registering the same hook twice registers it once."""
+    if hook not in _COACH_CREATED_HOOKS:
+        _COACH_CREATED_HOOKS.append(hook)
+
 
 SELF_SERVICE_ROLES = frozenset({User.Role.CLIENT, User.Role.COACH})
 
@@ -145,7 +159,8 @@ def user_register(
                     email_verified=False,
                 )
                 if user.is_coach:
-                    CoachProfile.objects.create(user=user, time_zone=zone)
+                    for hook in _COACH_CREATED_HOOKS:
+                        hook(user=user, time_zone=zone)
         except ValidationError as exc:  # full_clean() in the manager
             raise RegistrationInvalid(exc.message_dict) from exc
         except IntegrityError:  # the same email, signed up concurrently

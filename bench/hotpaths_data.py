@@ -28,8 +28,8 @@ from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from bookings.models import Booking, Offering  # noqa: E402
+from money.pricing import PriceTerms, breakdown  # noqa: E402
 from payments.models import Payment  # noqa: E402
-from payments.pricing import PriceTerms, breakdown  # noqa: E402
 
 
 def main(out: str, count: int) -> None:

@@ -1,6 +1,6 @@
 """Micro-benchmarks of the pure money core against a trivial baseline.
 
-``payments.pricing.breakdown``, ``payments.money.to_minor``/``to_major``, the
+``money.pricing.breakdown``, ``money.amounts.to_minor``/``to_major``, the
 ledger's rounding split and the building of a charge's four (unsaved) ledger
 rows, each timed as ``fn(arg)`` in a timeit loop, next to ``baseline(arg)``
 (one integer addition in a function: the same loop shape, the floor of a
@@ -42,13 +42,13 @@ def setup_django() -> None:
 
 
 def benchmarks() -> dict[str, tuple[Callable, object]]:
-    from payments.models import LedgerEntry, Payment
-    from payments.money import to_major, to_minor
-    from payments.pricing import (
+    from money.amounts import to_major, to_minor
+    from money.pricing import (
         PriceTerms,
         breakdown,
         round_half_up_div,
     )
+    from payments.models import LedgerEntry, Payment
 
     def baseline(x: int) -> int:
         return x + 1

@@ -8,13 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from bookings.exceptions import BookingError
 from bookings.models import (
     AvailabilityException,
     AvailabilityWindow,
@@ -23,9 +20,7 @@ from bookings.models import (
     CoachProfile,
     Offering,
 )
-from payments import services as payment_services
-from payments.exceptions import PaymentError
-from payments.money import (
+from money.amounts import (
     MoneyError,
     charge_limits,
     exponent,
@@ -33,12 +28,12 @@ from payments.money import (
     parse_amount,
     parse_rate_bps,
 )
-from payments.pricing import bps_to_percent
+from money.pricing import bps_to_percent
 
 
 class PercentRateField(forms.CharField):
     """A rate typed in percent (``8.1``) and stored in basis points (``810``),
-    read by the one bounded parser (``payments.money``): Django's IntegerField
+    read by the one bounded parser (``money.amounts``): Django's IntegerField
     would take other scripts' digits ("٣" is 3)."""
 
     def prepare_value(self, value: Any) -> Any:
@@ -264,7 +259,8 @@ class BookingAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [BookingTransitionInline]
-    actions = ["cancel_unpaid"]
+    # Cancelling settles money (it cancels the hold's payment intent): the
+    # action is added by the payments app's registration (payments.admin).
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # bookings are made through booking_create, which checks the slot
@@ -273,43 +269,6 @@ class BookingAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Booking | None = None
     ) -> bool:
         return False  # the audit trail and payments refer to them
-
-    @admin.action(description=_("Cancel selected unpaid bookings"))
-    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
-        done = 0
-        for booking in queryset:
-            if booking.status == Booking.Status.CONFIRMED:
-                # Paid: cancelling refunds, which deserves the booking's own
-                # cancel page (it shows the refund first), not a bulk action.
-                self.message_user(
-                    request,
-                    _(
-                        "%(booking)s: this booking is paid; cancel it from its "
-                        "page, which shows the refund first."
-                    )
-                    % {"booking": booking},
-                    messages.WARNING,
-                )
-                continue
-            try:
-                # The one cancel path: it also cancels the hold's open
-                # payment intent at Stripe.
-                payment_services.booking_cancel_with_refund(
-                    booking=booking, actor=request.user
-                )
-            except (BookingError, PaymentError) as exc:
-                self.message_user(
-                    request, f"{booking}: {exc.message}", messages.WARNING
-                )
-            else:
-                done += 1
-        if done:
-            self.message_user(
-                request,
-                ngettext("Cancelled %d booking.", "Cancelled %d bookings.", done)
-                % done,
-                messages.SUCCESS,
-            )
 
 
 for _field, _label in PRICE_MONEY.items():

@@ -1,5 +1,8 @@
 """Bookings API: coaches to book, and a client's bookings. Thin views.
 
+Cancelling a booking settles its money, so its endpoint is the payments app's
+(``payments.api.cancel``), in the same ``bookings_api`` namespace.
+
 Each view validates input, calls one selector or service and serialises the
 result in camelCase. Errors are domain exceptions, rendered by
 ``coaching.api_errors``.
@@ -31,11 +34,8 @@ from bookings.serializers import (
     ErrorOutputSerializer,
     PriceOutputSerializer,
 )
-from payments import services as payment_services
-from payments.api.common import PaymentsThrottle
-from payments.api.serializers import RefundObjectSerializer
-from payments.pricing import breakdown
-from payments.selectors import refund_object
+from coaching.ids import StrictUUIDField
+from money.pricing import breakdown
 
 BOOKING_EXAMPLE = {
     "id": "3f0c8a4e-6f0b-4c63-9a51-2d0c1f6b7e21",
@@ -87,15 +87,6 @@ class AwareDateTimeField(serializers.DateTimeField):
         return super().enforce_timezone(value)
 
 
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID given as a JSON string; DRF would also read an integer as one."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
-
-
 @extend_schema_serializer(component_name="BookingOutput")
 class BookingOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -113,13 +104,6 @@ class BookingOutputSerializer(serializers.Serializer):
 class BookingResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     booking = BookingOutputSerializer()
-
-
-@extend_schema_serializer(component_name="BookingCancelResponse")
-class BookingCancelResponseSerializer(BookingResponseSerializer):
-    refund = RefundObjectSerializer(
-        allow_null=True, help_text="Null when nothing was refunded."
-    )
 
 
 def _booking_response(
@@ -349,55 +333,6 @@ class BookingDetailApi(APIView):
     )
     def get(self, request: Request, booking_id: str) -> Response:
         return _booking_response(_visible_booking(request, booking_id))
-
-
-class BookingCancelApi(APIView):
-    permission_classes = [IsAuthenticated]
-    # Cancelling calls Stripe (the intent's cancel or a refund).
-    throttle_classes = [PaymentsThrottle]
-    throttle_scope = "payments"
-
-    @extend_schema(
-        operation_id="bookings_cancel",
-        summary="Cancel a booking",
-        description="Releases an unpaid hold (its open payment intent is cancelled "
-        "at Stripe). A paid booking is cancelled and refunded per the policy: in "
-        "full when the coach or an admin cancels, or when the client cancels before "
-        "the cancellation window closes; nothing after. `refund` is null when "
-        "nothing is refunded, `pending` while Stripe has not confirmed it.",
-        request=None,
-        responses={
-            200: BookingCancelResponseSerializer,
-            401: _error("Not logged in."),
-            403: _error("CSRF check failed (cookie-authenticated requests)."),
-            404: _error("No such booking visible to you."),
-            409: _error("The booking cannot be cancelled."),
-            429: _error("Too many requests (the payments rate limit)."),
-            502: _error("Stripe refused the refund."),
-            503: _error("Stripe is unavailable: retry after `Retry-After`."),
-        },
-        examples=[
-            OpenApiExample(
-                "Cancelled",
-                value={
-                    "success": True,
-                    "booking": {**BOOKING_EXAMPLE, "status": "cancelled"},
-                    "refund": None,
-                },
-                response_only=True,
-                status_codes=["200"],
-            ),
-        ],
-        tags=["bookings"],
-    )
-    def post(self, request: Request, booking_id: str) -> Response:
-        booking = _visible_booking(request, booking_id)
-        booking, refund = payment_services.booking_cancel_with_refund(
-            booking=booking, actor=request.user
-        )
-        response = _booking_response(booking)
-        response.data["refund"] = refund_object(refund)
-        return response
 
 
 def _visible_booking(request: Request, booking_id: str) -> Booking:

@@ -1,10 +1,12 @@
-"""API routes under ``/api/``; a trailing slash is optional, as in the seed."""
+"""API routes under ``/api/``; a trailing slash is optional, as in the seed.
+
+A list, not an include: ``coaching.urls`` mounts it in the ``bookings_api``
+namespace with the payments app's ``booking_api_patterns`` (cancelling).
+"""
 
 from django.urls import re_path
 
 from bookings import api
-
-app_name = "bookings_api"
 
 urlpatterns = [
     re_path(r"^coaches/?$", api.CoachListApi.as_view(), name="coach-list"),
@@ -13,10 +15,5 @@ urlpatterns = [
         r"^bookings/(?P<booking_id>[^/]+)/?$",
         api.BookingDetailApi.as_view(),
         name="booking-detail",
-    ),
-    re_path(
-        r"^bookings/(?P<booking_id>[^/]+)/cancel/?$",
-        api.BookingCancelApi.as_view(),
-        name="booking-cancel",
     ),
 ]

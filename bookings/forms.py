@@ -16,7 +16,7 @@ from bookings.models import (
     AvailabilityWindow,
     validate_time_zone,
 )
-from payments.money import (
+from money.amounts import (
     MAX_AMOUNT_MINOR,
     MoneyError,
     exponent,
@@ -29,7 +29,7 @@ class AmountField(forms.DecimalField):
     """A price in major units of ``currency``, read by the one bounded parser.
 
     Django's DecimalField hands the text to ``Decimal()``, which takes other
-    scripts' digits ("٣" is 3) and exponents; ``payments.money.parse_amount``
+    scripts' digits ("٣" is 3) and exponents; ``money.amounts.parse_amount``
     takes plain ASCII decimals only, up to Stripe's maximum charge.
     """
 

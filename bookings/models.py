@@ -1,5 +1,6 @@
 """Coaches, what they sell, and the sessions clients book with them."""
 
+import datetime as dt
 import uuid
 import zoneinfo
 
@@ -10,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from payments.pricing import MAX_RATE_BPS, Breakdown, PriceTerms
+from money.pricing import MAX_RATE_BPS, Breakdown, PriceTerms
 
 
 def validate_time_zone(value: str) -> None:
@@ -363,8 +364,11 @@ class Booking(models.Model):
         )
 
     @property
-    def is_live(self) -> bool:
-        return self.status in self.LIVE
+    def cancellation_closes_at(self) -> dt.datetime:
+        """When the client's free cancellation (with a full refund) ends: the
+        booking's snapshot of its coach's window before the session. The one
+        place this deadline is computed (pages, refunds and the API use it)."""
+        return self.starts_at - dt.timedelta(hours=self.cancellation_window_hours)
 
     def can_move_to(self, status: str) -> bool:
         return status in self.ALLOWED[self.Status(self.status)]

@@ -16,6 +16,7 @@ from bookings.models import (
     CoachProfile,
     Offering,
 )
+from coaching.ids import as_uuid
 
 
 def _has_hours(user_ref: OuterRef) -> Q:
@@ -53,7 +54,7 @@ def coach_list_public() -> QuerySet[User]:
 
 def offering_get(*, offering_id: uuid.UUID | str) -> Offering | None:
     """The offering with that id, active or not, or None (also for a malformed id)."""
-    pk = _as_uuid(offering_id)
+    pk = as_uuid(offering_id)
     if pk is None:
         return None
     return Offering.objects.select_related("coach").filter(pk=pk).first()
@@ -80,7 +81,7 @@ def booking_get_for_user(*, user: User, booking_id: uuid.UUID | str) -> Booking 
     Someone else's booking and one that does not exist look the same, so the
     API never confirms that an id exists.
     """
-    pk = _as_uuid(booking_id)
+    pk = as_uuid(booking_id)
     if pk is None:
         return None
     return booking_list_for_user(user=user).filter(pk=pk).first()
@@ -149,7 +150,7 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
 
 def coach_get_public(*, coach_id: uuid.UUID | str) -> User | None:
     """A bookable coach (as in ``coach_list_public``), or None: the page is a 404."""
-    pk = _as_uuid(coach_id)
+    pk = as_uuid(coach_id)
     if pk is None:
         return None
     return coach_list_public().filter(pk=pk).first()
@@ -181,13 +182,6 @@ def booking_list_for_client(*, user: User, upcoming: bool) -> QuerySet[Booking]:
     return bookings.filter(ends_at__lte=now).order_by("-starts_at")
 
 
-def _as_uuid(value: uuid.UUID | str) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def booking_list_for_coach(*, coach: User, upcoming: bool) -> QuerySet[Booking]:
     """Sessions booked with ``coach``: not yet over (soonest first, unpaid holds
     that ran out left out) or over (latest first, all of them)."""
@@ -217,7 +211,7 @@ def offering_get_for_coach(
     *, coach: User, offering_id: uuid.UUID | str
 ) -> Offering | None:
     """The coach's own offering with that id, else None: the page is a 404."""
-    pk = _as_uuid(offering_id)
+    pk = as_uuid(offering_id)
     if pk is None:
         return None
     return Offering.objects.filter(coach=coach, pk=pk).first()

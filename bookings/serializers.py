@@ -10,8 +10,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from payments.money import to_major
-from payments.pricing import Breakdown, bps_to_percent
+from money.amounts import to_major
+from money.pricing import Breakdown, bps_to_percent
 
 PRICE_EXAMPLE: dict[str, Any] = {
     "base": {"amount": 100, "currency": "CHF"},
@@ -68,7 +68,7 @@ class PlatformFeeOutputSerializer(serializers.Serializer):
 
 
 class PriceOutputSerializer(serializers.Serializer):
-    """The seed's price object; serialises a ``payments.pricing.Breakdown``."""
+    """The seed's price object; serialises a ``money.pricing.Breakdown``."""
 
     base = MoneyOutputSerializer()
     final = MoneyOutputSerializer()

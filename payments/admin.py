@@ -19,9 +19,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from bookings.admin import BookingAdmin as BookingRecordAdmin
+from bookings.exceptions import BookingError
+from bookings.models import Booking
+from money.amounts import MoneyError, format_money, parse_amount
 from payments import services
 from payments.exceptions import PaymentError, ProviderUnavailable
 from payments.models import (
@@ -34,7 +38,6 @@ from payments.models import (
     StripeCustomer,
     WebhookEvent,
 )
-from payments.money import MoneyError, format_money, parse_amount
 from payments.services.balances import refund_split
 from payments.services.events import webhook_event_replay
 from payments.services.refunds import payment_refundable_amount
@@ -674,3 +677,48 @@ def payment_for_event(event: WebhookEvent) -> Payment | None:
     if not isinstance(intent, str) or not intent:
         return None
     return Payment.objects.filter(stripe_payment_intent_id=intent).first()
+
+
+# Bookings' admin page with the action that settles money: bookings never
+# imports payments, so the payments app registers the page again with it.
+admin.site.unregister(Booking)
+
+
+@admin.register(Booking)
+class BookingAdmin(BookingRecordAdmin):
+    actions = ["cancel_unpaid"]
+
+    @admin.action(description=_("Cancel selected unpaid bookings"))
+    def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Booking]) -> None:
+        done = 0
+        for booking in queryset:
+            if booking.status == Booking.Status.CONFIRMED:
+                # Paid: cancelling refunds, which deserves the booking's own
+                # cancel page (it shows the refund first), not a bulk action.
+                self.message_user(
+                    request,
+                    _(
+                        "%(booking)s: this booking is paid; cancel it from its "
+                        "page, which shows the refund first."
+                    )
+                    % {"booking": booking},
+                    messages.WARNING,
+                )
+                continue
+            try:
+                # The one cancel path: it also cancels the hold's open
+                # payment intent at Stripe.
+                services.booking_cancel_with_refund(booking=booking, actor=request.user)
+            except (BookingError, PaymentError) as exc:
+                self.message_user(
+                    request, f"{booking}: {exc.message}", messages.WARNING
+                )
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Cancelled %d booking.", "Cancelled %d bookings.", done)
+                % done,
+                messages.SUCCESS,
+            )

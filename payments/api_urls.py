@@ -3,6 +3,7 @@
 from django.urls import re_path
 
 from payments import api, webhooks
+from payments.api.cancel import BookingCancelApi
 
 app_name = "payments_api"
 
@@ -31,5 +32,16 @@ urlpatterns = [
         r"^methods/(?P<item_id>[^/]+)/?$",
         api.PaymentMethodItemApi.as_view(),
         name="method",
+    ),
+]
+
+
+# In the ``bookings_api`` namespace under /api/ (``coaching.urls``): cancelling
+# a booking settles its money.
+booking_api_patterns = [
+    re_path(
+        r"^bookings/(?P<booking_id>[^/]+)/cancel/?$",
+        BookingCancelApi.as_view(),
+        name="booking-cancel",
     ),
 ]

@@ -3,7 +3,6 @@
 import json
 import logging
 import time
-import uuid
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -11,6 +10,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.ws_auth import RevocableSocketMixin
 from coaching import metrics
+from coaching.ids import as_uuid
 from payments import realtime, selectors
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,5 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
 
 
 def _clean_id(value) -> str | None:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        return None
+    parsed = as_uuid(value)
+    return str(parsed) if parsed else None

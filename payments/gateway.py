@@ -8,8 +8,6 @@ embedded mode can point the SDK at localstripe (``STRIPE_API_BASE``).
 """
 
 import functools
-import hashlib
-import hmac
 import json
 import logging
 import math
@@ -22,6 +20,7 @@ from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
+from django.db import connection
 
 from coaching import metrics
 from payments.exceptions import (
@@ -29,6 +28,8 @@ from payments.exceptions import (
     GatewayError,
     ProviderUnavailable,
     StripeObjectMissing,
+    WebhookEventInvalid,
+    WebhookSignatureInvalid,
 )
 
 logger = logging.getLogger(__name__)
@@ -398,8 +399,6 @@ def _refuse_inside_transaction(operation: str) -> None:
     ``atomic(durable=True)`` makes: the atomic blocks Django's TestCase opens
     around each test are marked ``_from_testcase`` and do not count.
     """
-    from django.db import connection
-
     if any(
         not getattr(block, "_from_testcase", False)
         for block in connection.atomic_blocks
@@ -763,8 +762,6 @@ def parse_webhook(payload: bytes, signature: str) -> WebhookEventData:
     body that is not a Stripe event we can store (not an object, no event id
     or type, a ``created`` that is no time, values a database cannot hold).
     """
-    from payments.exceptions import WebhookEventInvalid, WebhookSignatureInvalid
-
     try:
         sent_at = _signature_time(signature)
         if sent_at > time.time() + WEBHOOK_TOLERANCE_SECONDS:
@@ -851,14 +848,3 @@ def _webhook_event(payload: bytes) -> WebhookEventData:
 def intent_from_payload(obj: dict[str, Any]) -> IntentResult:
     """Read a PaymentIntent delivered inside an event (no API call)."""
     return _intent(obj)
-
-
-def sign_webhook_payload(payload: str, *, secret: str, timestamp: int) -> str:
-    """The ``Stripe-Signature`` header Stripe would send for ``payload``.
-
-    Used by tests and tooling that replay events; verification above is the
-    SDK's own.
-    """
-    signed = f"{timestamp}.{payload}".encode()
-    mac = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"

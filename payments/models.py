@@ -24,7 +24,10 @@ class PaymentStatus(models.TextChoices):
 
 
 S = PaymentStatus
-_PRE_CHARGE = {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION}
+# Before a card was charged: the states a confirm may still change.
+PRE_CHARGE = frozenset(
+    {S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION, S.REQUIRES_ACTION}
+)
 
 # The one state machine. A move not listed here is refused (by a user) or
 # ignored and logged (a late or out-of-order Stripe event).
@@ -61,7 +64,7 @@ ALLOWED: dict[str, set[str]] = {
     S.FAILED: set(),
     S.CANCELED: set(),
 }
-OPEN = frozenset({*_PRE_CHARGE, S.PROCESSING})
+OPEN = frozenset({*PRE_CHARGE, S.PROCESSING})
 CHARGED = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED, S.DISPUTED})
 FINAL = frozenset({S.REFUNDED, S.FAILED, S.CANCELED})
 # A payment that ended without money moving; any other payment is "live", and a
@@ -169,10 +172,6 @@ class Payment(models.Model):
     @property
     def amount_refundable(self) -> int:
         return self.amount_received - self.amount_refunded
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL
 
 
 class PaymentTransition(models.Model):

@@ -15,8 +15,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from money.amounts import format_money
 from payments.models import PlatformFeeInvoice
-from payments.money import format_money
 from payments.services.statements import Statement
 
 LEFT, RIGHT = 20 * mm, A4[0] - 20 * mm

@@ -21,6 +21,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from payments.tasks import PERIODIC
+
 logger = logging.getLogger("payments.periodic")
 
 # How often a thread waiting for a job on an event loop checks for a stop.
@@ -43,8 +45,6 @@ def periodic_jobs(*, only: Iterable[str] = (), every: float | None = None) -> li
     full Celery name); ``every`` replaces each task's own interval. Raises
     ValueError for a name that is not a periodic task.
     """
-    from payments.tasks import PERIODIC
-
     jobs = [
         Job(name=task.name.rsplit(".", 1)[-1], run=task, every=every or seconds)
         for task, seconds in PERIODIC

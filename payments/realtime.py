@@ -9,6 +9,8 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
+from payments.selectors import payment_status_message
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,8 +40,6 @@ def broadcast_booking(booking_id) -> None:
     Delivery is at most once: a subscriber that misses this gets the snapshot
     when it (re)subscribes, so a failed send is logged, never raised.
     """
-    from payments.selectors import payment_status_message
-
     try:
         message = payment_status_message(booking_id=booking_id)
         layer = get_channel_layer()

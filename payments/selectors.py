@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from bookings import selectors as booking_selectors
 from bookings.models import Booking, CoachProfile
+from money.amounts import normalize_currency, to_major
 from payments.models import (
     CHARGED,
     ENDED,
@@ -20,10 +21,12 @@ from payments.models import (
     Notification,
     Payment,
     Refund,
+    RefundTransition,
     SavedPaymentMethod,
+    StaffAction,
+    StripeCall,
     WebhookEvent,
 )
-from payments.money import normalize_currency, to_major
 
 
 def payment_current_for_booking(*, booking_id) -> Payment | None:
@@ -117,44 +120,56 @@ def payment_status_message(*, booking_id, user: User | None = None) -> dict | No
         return None
     booking = rows[0]
     payments = [row for row in rows if row["payments__id"] is not None]
-    payment = None
+    current = None
     for row in sorted(payments, key=lambda r: r["payments__created_at"], reverse=True):
         # Newest first; a live one (at most one per booking) wins over ended.
-        if payment is None or (
-            payment["payments__status"] in ENDED
+        if current is None or (
+            current["payments__status"] in ENDED
             and row["payments__status"] not in ENDED
         ):
-            payment = row
-    if payment is None:
-        return {
-            "type": "payment.status",
-            "bookingId": str(booking["id"]),
-            "paymentIntentId": None,
-            "status": None,
-            "bookingStatus": booking["status"],
-            "version": booking["version"],
-            "amount": None,
-            "amountRefunded": None,
-            "currency": None,
-            "updatedAt": booking["updated_at"].isoformat(),
-        }
-    currency = payment["payments__currency"]
+            current = row
+    # The payment's fields come from the one builder, payment_status_object,
+    # given the row as an unsaved Payment (no query).
+    payment = (
+        Payment(
+            **{
+                field: current[f"payments__{field}"]
+                for field in _MESSAGE_PAYMENT_FIELDS
+            }
+        )
+        if current
+        else None
+    )
+    fields = payment_status_object(payment) or dict.fromkeys(_STATUS_FIELDS)
     return {
         "type": "payment.status",
         "bookingId": str(booking["id"]),
-        "paymentIntentId": payment["payments__stripe_payment_intent_id"],
-        "status": payment["payments__status"],
+        **fields,
         "bookingStatus": booking["status"],
+        # The booking's version, not the payment's: a booking's payments come
+        # and go (a declined card ends one, the next starts at 1), so only the
+        # booking's version always grows, and clients order messages by it.
         "version": booking["version"],
-        "amount": to_major(payment["payments__amount"], currency),
-        "amountRefunded": to_major(payment["payments__amount_refunded"], currency),
-        "currency": currency,
-        "updatedAt": payment["payments__updated_at"].isoformat(),
+        "updatedAt": fields["updatedAt"] or booking["updated_at"].isoformat(),
     }
 
 
+# The keys of payment_status_object, all None when there is no payment yet.
+_STATUS_FIELDS = (
+    "paymentIntentId",
+    "status",
+    "amount",
+    "amountRefunded",
+    "currency",
+    "version",
+    "updatedAt",
+)
+
+
 def payment_status_object(payment: Payment | None) -> dict | None:
-    """The ``payment`` object of the status endpoint, in major units."""
+    """The ``payment`` object of the status endpoint, in major units. The one
+    builder of a payment's status fields: ``payment_status_message`` (the
+    socket's) is built from it."""
     if payment is None:
         return None
     return {
@@ -469,8 +484,6 @@ def payment_timeline(*, payment: Payment) -> list[TimelineEntry]:
     same instant go cause first, then by id. For admins: the caller has
     checked the reader may see the payment. Six queries.
     """
-    from payments.models import RefundTransition, StaffAction, StripeCall
-
     entries: list[TimelineEntry] = []
 
     def add(at, kind: str, pk: int, title: str, detail: str = "", actor=None):

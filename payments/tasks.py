@@ -60,6 +60,12 @@ def send_notification(notification_pk: str) -> bool:
     return notifications.notification_send_email(notification_pk=notification_pk)
 
 
+def enqueue_notification_email(notification_pk: str) -> None:
+    """The notifications hook: email a new notification off the request
+    (inline without Redis)."""
+    send_notification.delay(notification_pk)
+
+
 @shared_task(
     acks_late=True,
     ignore_result=True,
@@ -76,6 +82,14 @@ def create_notifications(
             booking_id=booking_id, kind=kind, dedupe_key=dedupe_key, refunded=refunded
         )
     )
+
+
+def enqueue_create_notifications(
+    booking_id: str, kind: str, dedupe_key: str, refunded: int | None
+) -> None:
+    """The notifications hook: create a change's notifications in a task
+    (inline without Redis)."""
+    create_notifications.delay(booking_id, kind, dedupe_key, refunded)
 
 
 @shared_task(ignore_result=True)

@@ -11,6 +11,7 @@ from coaching.api_errors import error_body
 from payments import gateway
 from payments.exceptions import WebhookEventInvalid, WebhookSignatureInvalid
 from payments.services.events import webhook_event_store
+from payments.tasks import process_webhook_event
 
 logger = logging.getLogger("payments.webhooks")
 
@@ -45,7 +46,5 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
             error_body("store_failed", "The event could not be stored."), status=503
         )
     if created and row.status == row.Status.PENDING:
-        from payments.tasks import process_webhook_event
-
         transaction.on_commit(lambda: process_webhook_event.delay(row.pk), robust=True)
     return JsonResponse({"success": True, "received": True, "duplicate": not created})

@@ -10,8 +10,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from payments import gateway
 from payments.models import WebhookEvent
+from tests.payments.stripe_side import sign_webhook_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def _signed(client, event_id: str):
             "data": {"object": {"id": "pi_x", "object": "payment_intent"}},
         }
     )
-    signature = gateway.sign_webhook_payload(
+    signature = sign_webhook_payload(
         body, secret=settings.STRIPE_WEBHOOK_SECRET, timestamp=int(time.time())
     )
     return client.post(

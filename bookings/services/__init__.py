@@ -12,14 +12,16 @@ from bookings.services.bookings import (
     booking_confirm,
     booking_create,
     booking_expire,
-    booking_expire_overdue,
     booking_mark_refunded,
+    booking_touch,
+    on_booking_changed,
     on_hold_ended,
 )
 from bookings.services.coaches import (
     availability_exception_add,
     availability_exception_delete,
     availability_set_weekly,
+    coach_profile_create,
     coach_profile_update,
 )
 from bookings.services.offerings import (
@@ -39,11 +41,13 @@ __all__ = [
     "booking_confirm",
     "booking_create",
     "booking_expire",
-    "booking_expire_overdue",
     "booking_mark_refunded",
+    "booking_touch",
+    "coach_profile_create",
     "coach_profile_update",
     "offering_create",
     "offering_deactivate",
     "offering_update",
+    "on_booking_changed",
     "on_hold_ended",
 ]

@@ -13,7 +13,7 @@ from typing import Final
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,7 +36,7 @@ from bookings.exceptions import (
     TooManyHolds,
 )
 from bookings.models import Booking, BookingTransition, CoachProfile, Offering
-from payments.pricing import breakdown
+from money.pricing import breakdown
 
 # The package logs under one name, the one log configuration and tests use.
 logger = logging.getLogger("bookings.services")
@@ -51,6 +51,24 @@ NO_OVERLAP_CONSTRAINT: Final = "booking_coach_no_overlap"
 # the hold's open intent: bookings never imports payments' services, and the
 # hold's lock is released before anyone calls Stripe.
 _HOLD_ENDED_HOOKS: list[Callable[[str], None]] = []
+
+
+# Called with a booking id inside the transaction of every state change. The
+# payments app registers the live push (subscribers see booking and payment
+# status in one message, which payments composes and sends once per
+# transaction after commit): bookings never imports it.
+_CHANGED_HOOKS: list[Callable[[object], None]] = []
+
+
+def on_booking_changed(hook: Callable[[object], None]) -> None:
+    """Call ``hook(booking_id)`` inside the transaction of each state change.
+
+    The hook defers its own side effects to the commit (nothing is announced
+    for a rolled-back change). Registering the same hook twice registers it
+    once.
+    """
+    if hook not in _CHANGED_HOOKS:
+        _CHANGED_HOOKS.append(hook)
 
 
 def on_hold_ended(hook: Callable[[str], None]) -> None:
@@ -358,25 +376,6 @@ def booking_expire(*, booking: Booking, actor: User | None = None) -> Booking:
     return _transition(locked, Status.EXPIRED, actor=actor, cause="hold_expired")
 
 
-def booking_expire_overdue(*, actor: User | None = None) -> int:
-    """Expire every unpaid hold past its ``expires_at``; return how many moved.
-
-    Meant for a periodic task. Each booking is its own transaction, so one
-    failure does not keep the others' slots blocked.
-    """
-    overdue = Booking.objects.filter(
-        status=Status.PENDING_PAYMENT, expires_at__lte=timezone.now()
-    ).values_list("pk", flat=True)
-    moved = 0
-    for pk in overdue:
-        try:
-            booking_expire(booking=Booking(pk=pk), actor=actor)
-        except InvalidTransition:
-            continue  # paid or cancelled since the query: nothing to release
-        moved += 1
-    return moved
-
-
 def booking_confirm(
     *, booking: Booking, actor: User | None, cause: str, locked: bool = False
 ) -> Booking:
@@ -497,6 +496,20 @@ def _transition(
     return locked
 
 
+def booking_touch(*, booking_id) -> None:
+    """Bump the booking's version without a status move: live clients order
+    messages by it.
+
+    For a change of something shown with the booking (its payment moved, a
+    refund was reserved): a booking's payments come and go (a declined card
+    ends one, the next try starts another), so only the booking has a version
+    that always grows. The caller already holds the booking's lock.
+    """
+    Booking.objects.filter(pk=booking_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
 def _record(
     booking: Booking, *, from_status: str, actor: User | None, cause: str
 ) -> None:
@@ -518,11 +531,10 @@ def _record(
     }
     transaction.on_commit(lambda: _announce(event), robust=True)
     # Subscribers see booking and payment status in one message, which the
-    # payments app composes: one per transaction, also when the payment
-    # that caused this change announced itself.
-    from payments import realtime
-
-    realtime.broadcast_booking_on_commit(booking.pk)
+    # payments app composes (through its hook): one per transaction, also
+    # when the payment that caused this change announced itself.
+    for hook in _CHANGED_HOOKS:
+        hook(booking.pk)
     if from_status == Status.PENDING_PAYMENT and booking.status in (
         Status.EXPIRED,
         Status.CANCELLED,

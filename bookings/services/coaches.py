@@ -36,6 +36,15 @@ PROFILE_TERMS = (
 )
 
 
+def coach_profile_create(*, user: User, time_zone: str) -> CoachProfile:
+    """Give a new coach their profile, with the platform's default terms.
+
+    Registered as the accounts hook ``on_coach_created``: it runs in the
+    transaction that creates the coach's account.
+    """
+    return CoachProfile.objects.create(user=user, time_zone=time_zone)
+
+
 @transaction.atomic
 def coach_profile_update(
     *,

@@ -14,14 +14,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from bookings.exceptions import BookingNotAllowed, InvalidPrice
 from bookings.models import CoachProfile, Offering
-from payments.money import (
+from money.amounts import (
     MoneyError,
     charge_limits,
     format_money,
     parse_amount,
     to_major,
 )
-from payments.pricing import breakdown
+from money.pricing import breakdown
 
 # The package logs under one name, the one log configuration and tests use.
 logger = logging.getLogger("bookings.services")
@@ -39,13 +39,13 @@ def offering_create(
     """Create an active offering for ``coach`` at ``price`` (major units).
 
     The currency is the coach's (their profile's); the price is converted to
-    minor units exactly (``payments.money.parse_amount``) and must be more
+    minor units exactly (``money.amounts.parse_amount``) and must be more
     than zero and at most Stripe's maximum charge, with no more decimals than
     the currency has. Only the coach themselves or an admin may do it.
 
     What the client will be charged (the gross, with VAT added if the
     coach's prices exclude it) must be within what Stripe accepts for the
-    currency (``payments.money.charge_limits``: CHF 0.50 to 999,999.99). No
+    currency (``money.amounts.charge_limits``: CHF 0.50 to 999,999.99). No
     two active offerings of one coach share a title (in any letter case):
     checked under the coach's profile lock, so two concurrent adds cannot
     both pass.

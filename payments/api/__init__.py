@@ -1,6 +1,6 @@
 """The seed's payment endpoints: thin views over payments.services."""
 
-from payments.api.common import MajorAmountField, PaymentsThrottle, StrictUUIDField
+from payments.api.common import MajorAmountField, PaymentsThrottle
 from payments.api.intents import (
     PaymentConfirmApi,
     PaymentCreateIntentApi,
@@ -25,5 +25,4 @@ __all__ = [
     "PaymentStatusApi",
     "PaymentsThrottle",
     "SetupIntentCreateApi",
-    "StrictUUIDField",
 ]

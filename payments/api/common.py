@@ -11,15 +11,16 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle
 
-from payments.exceptions import PaymentNotFound
-from payments.gateway import IntentResult
-from payments.money import (
+from coaching.ids import as_uuid
+from money.amounts import (
     RATE_DECIMALS,
     MoneyError,
     parse_amount,
     parse_major,
     parse_rate_bps,
 )
+from payments.exceptions import PaymentNotFound
+from payments.gateway import IntentResult
 
 # Stripe promises ids of at most 255 characters.
 STRIPE_ID_MAX_LENGTH = 255
@@ -42,7 +43,7 @@ _NUMBER_SCHEMA = {
 class MajorAmountField(serializers.Field):
     """A money amount in major units (``100``, ``12.5``, ``"12.50"``), kept exact.
 
-    Checked by the bounded parser (``payments.money``) at once: plain ASCII
+    Checked by the bounded parser (``money.amounts``) at once: plain ASCII
     digits, no exponent, no sign, at most three decimals and Stripe's maximum
     charge. The view checks the currency's own decimals once it knows the
     currency (``amount_in_currency``).
@@ -125,15 +126,6 @@ def check_stripe_id(value: str, prefix: str, *, field: str) -> str:
     return value
 
 
-class StrictUUIDField(serializers.UUIDField):
-    """A UUID given as a string (DRF would also turn the number 12 into one)."""
-
-    def to_internal_value(self, data: Any) -> uuid.UUID:
-        if not isinstance(data, str):
-            self.fail("invalid", value=data)
-        return super().to_internal_value(data)
-
-
 class PaymentsThrottle(ScopedRateThrottle):
     """Per-user limit on operations that reach Stripe."""
 
@@ -152,10 +144,11 @@ def intent_object(intent: IntentResult) -> dict[str, Any]:
 
 
 def parse_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise PaymentNotFound(_("Not found.")) from exc
+    """An id from the URL, or a 404 (the one reader: ``coaching.ids``)."""
+    parsed = as_uuid(value)
+    if parsed is None:
+        raise PaymentNotFound(_("Not found."))
+    return parsed
 
 
 PRICE_EXAMPLE = {

@@ -15,13 +15,14 @@ from rest_framework.views import APIView
 
 from bookings import selectors as booking_selectors
 from bookings.models import Booking
+from coaching.ids import StrictUUIDField
+from money.amounts import to_major
 from payments import selectors, services
 from payments.api.common import (
     PRICE_EXAMPLE,
     MajorAmountField,
     PaymentsThrottle,
     PercentField,
-    StrictUUIDField,
     StripeIdField,
     amount_in_currency,
     intent_object,
@@ -35,7 +36,6 @@ from payments.api.serializers import (
     error_responses,
 )
 from payments.exceptions import PaymentNotFound
-from payments.money import to_major
 
 _CURRENCY = r"^[A-Za-z]{3}\Z"
 

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
+from bookings import services as booking_services
 from bookings.models import Booking
+from money.pricing import round_half_up_div
 from payments import gateway, realtime
 from payments.exceptions import EventNotReady, InvalidTransition
 from payments.models import (
@@ -21,7 +23,6 @@ from payments.models import (
     PaymentTransition,
     Refund,
 )
-from payments.pricing import round_half_up_div
 from payments.services import balances, notifications
 
 logger = logging.getLogger("payments")
@@ -36,10 +37,6 @@ _NOTIFY = {
     _S.DISPUTED: _N.DISPUTE_OPENED,
 }
 _ONCE_PER_PAYMENT = {_N.PAYMENT_SUCCEEDED, _N.PAYMENT_FAILED}
-# Before a card was charged: the states a confirm may still change.
-PRE_CHARGE = frozenset(
-    {_S.REQUIRES_PAYMENT_METHOD, _S.REQUIRES_CONFIRMATION, _S.REQUIRES_ACTION}
-)
 
 _WAIT_POLL_SECONDS = 0.1
 # Covers the database writes a lease holder makes between its Stripe calls.
@@ -164,15 +161,9 @@ def announce(payment: Payment) -> None:
 
 
 def _touch_booking(payment: Payment) -> None:
-    """Bump the booking's version: live clients order messages by it.
-
-    A booking's payments come and go (a declined card ends one, the next try
-    starts another), so only the booking has a version that always grows.
-    The caller already holds the booking's lock.
-    """
-    Booking.objects.filter(pk=payment.booking_id).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
+    """Bump the booking's version (bookings owns it): live clients order
+    messages by it. The caller already holds the booking's lock."""
+    booking_services.booking_touch(booking_id=payment.booking_id)
 
 
 # --- Leases: one caller of Stripe per payment action -----------------------------

@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookings.models import Booking, BookingTransition, RefundFeeRule
+from money.pricing import round_half_up_div
 from payments.models import LedgerEntry, Payment
-from payments.pricing import round_half_up_div
 
 logger = logging.getLogger("payments")
 

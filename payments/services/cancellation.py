@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
 from bookings.models import Booking
+from money.amounts import format_money
 from payments.exceptions import (
     GatewayError,
     PaymentError,
@@ -29,12 +30,10 @@ from payments.models import (
     Refund,
     StaffAction,
 )
-from payments.money import format_money
 from payments.services.audit import is_staff_actor, staff_action_record
 from payments.services.notifications import notification_create
 from payments.services.refunds import (
     allowed_refund_details,
-    cancellation_window_closes,
     payment_refund,
     payment_refundable_amount,
 )
@@ -58,7 +57,7 @@ def cancellation_refund_amount(*, booking: Booking, actor, at=None) -> int:
     if actor.is_admin or actor.pk == booking.coach_id:
         return left
     at = at or timezone.now()
-    return left if at <= cancellation_window_closes(booking) else 0
+    return left if at <= booking.cancellation_closes_at else 0
 
 
 def booking_cancel_with_refund(
@@ -173,7 +172,7 @@ def payment_refund_request(
         raise PaymentNotFound(_("Payment not found."))
     booking = Booking.objects.get(pk=payment.booking_id)
     payment.refresh_from_db()
-    closes = cancellation_window_closes(booking)
+    closes = booking.cancellation_closes_at
     if timezone.now() > closes:
         raise RefundWindowClosed(
             _("The cancellation window for this session has closed."),

@@ -14,11 +14,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from coaching import correlation
+from money.amounts import parse_minor
 from payments import gateway
 from payments.exceptions import EventNotReady
 from payments.gateway import WebhookEventData
 from payments.models import CHARGED, Payment, StaffAction, WebhookEvent
-from payments.money import parse_minor
 from payments.services import _core
 from payments.services.audit import staff_action_record
 from payments.services.methods import payment_method_forget

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import Booking
+from money.amounts import MoneyError, normalize_currency, to_minor
+from money.pricing import percent_to_bps
 from payments import gateway
 from payments.exceptions import (
     BookingNotPayable,
@@ -21,9 +23,15 @@ from payments.exceptions import (
     StripeObjectMissing,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, CHARGED, ENDED, FINAL, OPEN, Payment
-from payments.money import MoneyError, normalize_currency, to_minor
-from payments.pricing import percent_to_bps
+from payments.models import (
+    ALLOWED,
+    CHARGED,
+    ENDED,
+    FINAL,
+    OPEN,
+    PRE_CHARGE,
+    Payment,
+)
 from payments.services import _core
 from payments.services.methods import (
     customer_get_or_create,
@@ -316,7 +324,7 @@ def _confirm(
             _("This payment has ended. Start a new payment for the booking."),
             paymentStatus=payment.status,
         )
-    if payment.status not in _core.PRE_CHARGE:
+    if payment.status not in PRE_CHARGE:
         return payment, _intent_for_answer(payment)
     if not payment.stripe_payment_intent_id:
         raise PaymentInProgress(
@@ -325,9 +333,7 @@ def _confirm(
     _ensure_payable(Booking.objects.get(pk=payment.booking_id))
 
     for _round in range(_TAKEOVER_ROUNDS):
-        if _core.claim_lease(
-            payment, "confirm_lease_until", status__in=_core.PRE_CHARGE
-        ):
+        if _core.claim_lease(payment, "confirm_lease_until", status__in=PRE_CHARGE):
             return _confirm_holding_lease(
                 payment=payment,
                 payment_method_id=payment_method_id,
@@ -336,7 +342,7 @@ def _confirm(
             )
         payment = _core.wait_for(
             payment,
-            lambda p: p.status not in _core.PRE_CHARGE,
+            lambda p: p.status not in PRE_CHARGE,
             field="confirm_lease_until",
         )
         if payment.status in FINAL:
@@ -346,7 +352,7 @@ def _confirm(
                 _("This payment has ended. Start a new payment for the booking."),
                 paymentStatus=payment.status,
             )
-        if payment.status not in _core.PRE_CHARGE:
+        if payment.status not in PRE_CHARGE:
             return payment, _intent_for_answer(payment)
         if not _core.lease_lapsed(payment, "confirm_lease_until"):
             break
@@ -384,7 +390,7 @@ def _confirm_holding_lease(
         if payment.stripe_payment_method_id:
             _core.renew_lease(payment, field)
             intent = gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
-            if FROM_STRIPE.get(intent.status) not in _core.PRE_CHARGE:
+            if FROM_STRIPE.get(intent.status) not in PRE_CHARGE:
                 return payment_apply_intent_state(
                     payment=payment, intent=intent, cause="confirm_retry", actor=actor
                 ), intent
@@ -445,7 +451,7 @@ def _outcome_after_error(
     payment.refresh_from_db()
     if payment.status in SAVE_AFTER:
         return payment, intent_as_recorded(payment)
-    if payment.status not in _core.PRE_CHARGE:
+    if payment.status not in PRE_CHARGE:
         return None
     try:
         _core.renew_lease(payment, "confirm_lease_until")

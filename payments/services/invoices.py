@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from money.pricing import round_half_up_div
 from payments.models import InvoiceCounter, LedgerEntry, PlatformFeeInvoice
-from payments.pricing import round_half_up_div
 from payments.services import statements
 
 logger = logging.getLogger("payments")

@@ -10,8 +10,7 @@ from bookings import services as booking_services
 from bookings.exceptions import InvalidTransition as BookingInvalidTransition
 from bookings.models import Booking
 from payments.exceptions import PaymentError
-from payments.models import OPEN, Notification, Payment, Refund
-from payments.services._core import PRE_CHARGE
+from payments.models import OPEN, PRE_CHARGE, Notification, Payment, Refund
 from payments.services.notifications import notification_create
 from payments.services.refunds import refund_resume
 from payments.services.stripe_state import (

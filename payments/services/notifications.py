@@ -1,17 +1,20 @@
 """In-app notifications and their emails, to the payer and the coach."""
 
 import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.zones import format_when, user_zone_name
 from bookings.models import Booking
+from money.amounts import format_money
 from payments import calendar
 from payments.models import Notification
-from payments.money import format_money
 
 logger = logging.getLogger("payments")
 
@@ -128,17 +131,41 @@ def notification_enqueue(
 ) -> None:
     """Have ``notification_create`` run in a task (inline without a broker).
 
-    Called after commit: the change is final, its notifications follow.
+    Called after commit: the change is final, its notifications follow. The
+    task is payments.tasks' (queued through the ``on_create_due`` hook).
     """
-    from payments.tasks import create_notifications
+    for hook in _CREATE_HOOKS:
+        hook(str(booking_id), kind, dedupe_key, refunded)
 
-    create_notifications.delay(str(booking_id), kind, dedupe_key, refunded)
+
+# How notifications and their emails go out after commit. The Celery tasks
+# live in payments.tasks, which imports the services, so the services cannot
+# import them: payments.apps registers them here (``on_create_due``,
+# ``on_email_due``) when the app starts.
+_CREATE_HOOKS: list[Callable[[str, str, str, int | None], None]] = []
+_EMAIL_HOOKS: list[Callable[[str], None]] = []
+
+
+def on_create_due(hook: Callable[[str, str, str, int | None], None]) -> None:
+    """Call ``hook(booking_id, kind, dedupe_key, refunded)`` for each
+    ``notification_enqueue``. Registering the same hook twice registers it
+    once."""
+    if hook not in _CREATE_HOOKS:
+        _CREATE_HOOKS.append(hook)
+
+
+def on_email_due(hook: Callable[[str], None]) -> None:
+    """Call ``hook(notification_id)`` after commit for each new notification.
+
+    Registering the same hook twice registers it once.
+    """
+    if hook not in _EMAIL_HOOKS:
+        _EMAIL_HOOKS.append(hook)
 
 
 def _enqueue_email(notification_pk) -> None:
-    from payments.tasks import send_notification
-
-    send_notification.delay(str(notification_pk))
+    for hook in _EMAIL_HOOKS:
+        hook(str(notification_pk))
 
 
 def notification_send_email(*, notification_pk) -> bool:
@@ -146,9 +173,6 @@ def notification_send_email(*, notification_pk) -> bool:
 
     A payment confirmation also carries the session as an ``.ics`` file.
     """
-    from django.core.mail import EmailMultiAlternatives
-    from django.utils import timezone
-
     with transaction.atomic():
         note = (
             Notification.objects.select_for_update(of=("self",))

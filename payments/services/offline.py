@@ -15,8 +15,8 @@ from django.db.models import Max
 
 from bookings import services as booking_services
 from bookings.models import Booking, BookingTransition, Offering
+from money.pricing import breakdown
 from payments.models import LedgerEntry, Payment, PaymentTransition, Refund
-from payments.pricing import breakdown
 from payments.services import _core, balances, payouts
 from payments.services.refunds import refund_settle
 

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from bookings.models import CoachProfile
+from money.amounts import format_money
 from payments.exceptions import PayoutExceedsAvailable, PayoutInvalid
 from payments.models import LedgerEntry, Payout
-from payments.money import format_money
 from payments.services import balances
 
 logger = logging.getLogger("payments")

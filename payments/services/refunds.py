@@ -1,7 +1,6 @@
 """Giving money back: who may refund how much, and booking it exactly once."""
 
 import logging
-from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from bookings import services as booking_services
 from bookings.models import Booking, RefundFeeRule
+from money.amounts import format_money, to_major
 from payments import gateway
 from payments.exceptions import (
     EventNotReady,
@@ -22,7 +22,6 @@ from payments.exceptions import (
     RefundWindowClosed,
 )
 from payments.models import CHARGED, REFUNDABLE, Payment, Refund, StaffAction
-from payments.money import format_money, to_major
 from payments.services import _core
 from payments.services.audit import (
     is_staff_actor,
@@ -176,12 +175,7 @@ def payment_refundable_amount(*, payment: Payment) -> int:
         )["total"]
         or 0
     )
-    return payment.amount_received - payment.amount_refunded - pending
-
-
-def cancellation_window_closes(booking: Booking) -> datetime:
-    """When the client's free cancellation (with a full refund) ends."""
-    return booking.starts_at - timedelta(hours=booking.cancellation_window_hours)
+    return payment.amount_refundable - pending
 
 
 def allowed_refund_details(amount: int, currency: str) -> dict:
@@ -199,7 +193,7 @@ def _check_allowed(*, booking: Booking, payment: Payment, actor) -> bool:
         return False
     if actor.pk != payment.payer_id:
         raise PaymentNotFound(_("Payment not found."))
-    closes = cancellation_window_closes(booking)
+    closes = booking.cancellation_closes_at
     if booking.status != Booking.Status.CANCELLED:
         if timezone.now() > closes:
             raise RefundWindowClosed(

@@ -13,9 +13,10 @@ from payments.exceptions import (
     ProviderUnavailable,
 )
 from payments.gateway import IntentResult
-from payments.models import ALLOWED, Payment, StaffAction
+from payments.models import ALLOWED, PRE_CHARGE, Payment, StaffAction
 from payments.services import _core
 from payments.services.audit import is_staff_actor, staff_action_record
+from payments.services.refunds import payment_refund
 
 logger = logging.getLogger("payments")
 _S = Payment.Status
@@ -77,7 +78,7 @@ def payment_apply_intent_state(
         if (
             target == _S.REQUIRES_PAYMENT_METHOD
             and intent.last_error_code
-            and payment.status in _core.PRE_CHARGE
+            and payment.status in PRE_CHARGE
         ):
             # Authentication failed or the card was declined asynchronously.
             target = _S.FAILED
@@ -157,8 +158,6 @@ def _settle_booking(booking: Booking, payment: Payment, *, actor, cause: str) ->
     payment_id = payment.pk
 
     def refund_in_full() -> None:
-        from payments.services.refunds import payment_refund
-
         payment_refund(
             payment=Payment.objects.get(pk=payment_id),
             amount=None,
@@ -196,7 +195,7 @@ def payment_refresh_from_stripe(
 def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
     """Cancel an open payment and its intent (hold expiry, booking cancelled)."""
     payment.refresh_from_db()
-    if payment.status not in _core.PRE_CHARGE:
+    if payment.status not in PRE_CHARGE:
         return payment
     if payment.stripe_payment_intent_id:
         try:
@@ -215,7 +214,7 @@ def payment_cancel(*, payment: Payment, actor, cause: str) -> Payment:
         )
     with transaction.atomic():
         _booking, payment = _core.lock_booking_and_payment(payment.pk)
-        if payment.status in _core.PRE_CHARGE:
+        if payment.status in PRE_CHARGE:
             _core.transition(payment, _S.CANCELED, cause=cause, actor=actor)
     return payment
 

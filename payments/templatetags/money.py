@@ -6,8 +6,8 @@
 
 from django import template
 
-from payments.money import MoneyError, format_money
-from payments.pricing import bps_to_percent
+from money.amounts import MoneyError, format_money
+from money.pricing import bps_to_percent
 
 register = template.Library()
 

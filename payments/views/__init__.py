@@ -1,5 +1,6 @@
-"""Payment pages: the payment-status fragment that live pages refresh
-(``status``), the client's saved cards and notifications (``account``), the
+"""Payment pages: the client's booking pages that show or move money
+(``bookings``: a booking, checkout, the list, receipt, calendar, cancel), the
+payment-status fragment that live pages refresh (``status``), the client's saved cards and notifications (``account``), the
 coach's earnings (``earnings``) and the staff dashboard (``staff``).
 
 Every view, and the contexts booking pages share, are re-exported here.
@@ -14,6 +15,15 @@ from payments.views.account import (
     payment_method_list,
     stripe_js_context,
 )
+from payments.views.bookings import (
+    booking_calendar,
+    booking_cancel,
+    booking_checkout,
+    booking_detail,
+    booking_list,
+    booking_receipt,
+)
+from payments.views.coach_bookings import coach_booking_cancel, coach_bookings
 from payments.views.earnings import coach_earnings, coach_earnings_csv
 from payments.views.payouts import staff_payouts
 from payments.views.staff import staff_dashboard
@@ -30,6 +40,14 @@ from payments.views.status import (
 )
 
 __all__ = [
+    "booking_calendar",
+    "booking_cancel",
+    "booking_checkout",
+    "booking_detail",
+    "booking_list",
+    "booking_receipt",
+    "coach_booking_cancel",
+    "coach_bookings",
     "coach_earnings",
     "coach_earnings_csv",
     "coach_invoice_pdf",

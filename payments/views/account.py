@@ -10,11 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.decorators import login_required
 from payments import selectors, services
 from payments.exceptions import PaymentError, PaymentNotFound
 from payments.models import SavedPaymentMethod
 from payments.services import notifications as notification_services
-from payments.views._auth import login_required
 
 
 @require_GET

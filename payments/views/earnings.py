@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import coach_required
+from money.amounts import exponent, format_money
 from payments import charts, selectors
-from payments.money import exponent, format_money
 from payments.services import balances
 
 EARNINGS_CHART_MONTHS = 12

@@ -17,8 +17,8 @@ from accounts.decorators import staff_required
 from accounts.models import User
 from bookings.models import CoachProfile
 from coaching.errors import DomainError
+from money.amounts import MoneyError, exponent, format_money, to_minor
 from payments.models import Payout
-from payments.money import MoneyError, exponent, format_money, to_minor
 from payments.services import balances, payouts
 
 # Major units as staff type them: ASCII digits, at most the currency's

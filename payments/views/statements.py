@@ -9,9 +9,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import coach_required
+from money.amounts import normalize_currency
 from payments import pdf
 from payments.models import PlatformFeeInvoice
-from payments.money import normalize_currency
 from payments.services import balances, statements
 from payments.views.earnings import _major_text
 

@@ -11,11 +11,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import login_required
 from bookings import selectors as booking_selectors
 from bookings.models import Booking
 from payments import selectors
 from payments.models import FINAL
-from payments.views._auth import login_required
 
 # Booking statuses that still move by themselves: a hold expires, a
 # confirmed session is cancelled, refunded or completed.

@@ -9,7 +9,7 @@ from django.urls import reverse
 from bookings import services
 from bookings.exceptions import InvalidPrice
 from bookings.models import CoachProfile
-from payments.money import CHARGE_LIMITS, charge_limits
+from money.amounts import CHARGE_LIMITS, charge_limits
 from tests import factories
 
 pytestmark = pytest.mark.django_db

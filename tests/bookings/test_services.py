@@ -678,26 +678,6 @@ def test_booking_expire_not_pending_is_invalid(booking, set_state, status):
         services.booking_expire(booking=booking)
 
 
-def test_booking_expire_overdue_expires_only_past_holds(
-    make_booking, zurich_at, set_state
-):
-    past = make_booking(starts_at=zurich_at(1, 8))
-    running = make_booking(starts_at=zurich_at(1, 10))
-    paid = make_booking(starts_at=zurich_at(1, 12))
-    set_state(past, expires_at=timezone.now() - dt.timedelta(minutes=1))
-    set_state(paid, S.CONFIRMED, expires_at=timezone.now() - dt.timedelta(minutes=1))
-
-    assert services.booking_expire_overdue() == 1
-    assert services.booking_expire_overdue() == 0
-
-    statuses = dict(Booking.objects.values_list("pk", "status"))
-    assert statuses == {
-        past.pk: S.EXPIRED,
-        running.pk: S.PENDING_PAYMENT,
-        paid.pk: S.CONFIRMED,
-    }
-
-
 # --- booking_confirm -----------------------------------------------------------
 
 

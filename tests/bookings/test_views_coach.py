@@ -321,7 +321,7 @@ def test_coach_offerings_create_with_htmx_swaps_the_panel(as_coach, coach):
             "price",
             "more than zero",
         ),
-        # Hostile input: the same bounded parser as the API (payments.money).
+        # Hostile input: the same bounded parser as the API (money.amounts).
         (
             {"title": "T", "duration_minutes": "60", "price": "9e999990"},
             "price",

@@ -1,4 +1,4 @@
-"""The one bounded parser of amounts and rates from outside (payments.money)."""
+"""The one bounded parser of amounts and rates from outside (money.amounts)."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.money import (
+from money.amounts import (
     MAX_AMOUNT_MINOR,
     MoneyError,
     parse_amount,

@@ -35,9 +35,10 @@ from websockets.sync.client import connect
 
 from bookings import services as booking_services
 from coaching.celery import app as celery_app
-from payments import gateway, services
+from payments import services
 from payments.models import Payment, WebhookEvent
 from tests.payments.conftest import VISA
+from tests.payments.stripe_side import sign_webhook_payload
 from tests.processes import LoggedProcess, test_database_url
 
 pytestmark = [
@@ -269,7 +270,7 @@ def signed_event(type_: str, obj: dict) -> tuple[bytes, str]:
             "data": {"object": obj},
         }
     ).encode()
-    signature = gateway.sign_webhook_payload(
+    signature = sign_webhook_payload(
         body.decode(), secret=settings.STRIPE_WEBHOOK_SECRET, timestamp=int(time.time())
     )
     return body, signature

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.money import (
+from money.amounts import (
     THREE_DECIMAL,
     ZERO_DECIMAL,
     MoneyError,
@@ -15,7 +15,7 @@ from payments.money import (
     to_major,
     to_minor,
 )
-from payments.pricing import (
+from money.pricing import (
     PriceTerms,
     bps_to_percent,
     breakdown,

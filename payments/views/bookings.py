@@ -1,12 +1,13 @@
-"""The client's pages: a booking, checkout, their bookings, a receipt and
-cancelling. A booking's page, receipt and cancellation are also its coach's
-and admins'."""
+"""The client's booking pages that show or move money: a booking (with its
+live payment status), checkout, their bookings, a receipt, "Add to calendar"
+and cancelling (which refunds). A booking's page, receipt and cancellation are
+also its coach's and admins'. Their URLs stay in the ``bookings`` namespace
+(``bookings:checkout``…), composed by ``coaching.urls``."""
 
 import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,23 +16,21 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import login_required
 from bookings import selectors
 from bookings.models import Booking
 from bookings.views import _zones
 from coaching.errors import DomainError
 from coaching.throttling import page_throttle_wait
+from money.amounts import format_money
 from payments import calendar
 from payments import selectors as payment_selectors
 from payments import services as payment_services
 from payments.api.common import PaymentsThrottle
 from payments.exceptions import PaymentError
 from payments.models import CHARGED, Payment
-from payments.money import format_money
-from payments.views import (
-    payment_status_context,
-    payment_status_contexts,
-    stripe_js_context,
-)
+from payments.views.account import stripe_js_context
+from payments.views.status import payment_status_context, payment_status_contexts
 
 MAX_LISTED = 50
 
@@ -48,9 +47,7 @@ def booking_detail(request: HttpRequest, booking_id) -> HttpResponse:
     status = payment_status_context(booking)
     payment, now = status["payment"], timezone.now()
     is_party = request.user.pk in (booking.client_id, booking.coach_id)
-    free_until = booking.starts_at - dt.timedelta(
-        hours=booking.cancellation_window_hours
-    )
+    free_until = booking.cancellation_closes_at
     context = {
         **status,
         "booking": booking,
@@ -143,9 +140,7 @@ def booking_checkout(request: HttpRequest, booking_id) -> HttpResponse:
     # An expired card is listed (marked) but never chosen for the client.
     usable = [card for card in cards if not card.is_expired]
     default = next((c for c in usable if c.is_default), usable[0] if usable else None)
-    free_until = booking.starts_at - dt.timedelta(
-        hours=booking.cancellation_window_hours
-    )
+    free_until = booking.cancellation_closes_at
     context = {
         "booking": booking,
         "viewer_tz": _zones.display_zone(request, booking),
@@ -305,8 +300,7 @@ def booking_cancel(request: HttpRequest, booking_id) -> HttpResponse:
         )
         if paid and refund_amount
         else None,
-        "window_closes_at": booking.starts_at
-        - dt.timedelta(hours=booking.cancellation_window_hours),
+        "window_closes_at": booking.cancellation_closes_at,
         "error": error,
     }
     response = render(request, "bookings/cancel.html", context, status=status)

@@ -10,7 +10,7 @@ of a base B: ``G = B + round_half_up(B * r / 100)``. Always
 from dataclasses import dataclass
 from decimal import Decimal
 
-from payments.money import MoneyError, normalize_currency, parse_rate_bps
+from money.amounts import MoneyError, normalize_currency, parse_rate_bps
 
 BPS_PER_PERCENT = 100
 MAX_RATE_BPS = 100 * BPS_PER_PERCENT
@@ -27,7 +27,7 @@ def round_half_up_div(numerator: int, denominator: int) -> int:
 def percent_to_bps(percent: Decimal | int | str) -> int:
     """``8.1`` -> ``810``. At most two decimals, between 0 and 100 %.
 
-    The bounded parser of ``payments.money``; floats are refused here (JSON
+    The bounded parser of ``money.amounts``; floats are refused here (JSON
     numbers go through ``money.parse_rate_bps`` at the edge).
     """
     if isinstance(percent, float):
