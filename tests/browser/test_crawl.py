@@ -107,6 +107,8 @@ NOT_PAGES = {
     "healthz": "the health check, for load balancers",
     "readyz": "the readiness check, for load balancers and operators",
     "metrics": "Prometheus scrapes it (README, Operations)",
+    "bench_webhook": "a benchmark baseline, 404 unless BENCH_BASELINES is on",
+    "bench_auth": "a benchmark baseline, 404 unless BENCH_BASELINES is on",
     "coach:invoice_pdf": (
         "a download linked from a month's statement once the monthly job has "
         "issued that month's invoice (the crawl's month has none yet)"
