@@ -421,7 +421,22 @@ class InvoiceCounter(models.Model):
         return f"{self.series}: {self.last_number}"
 
 
-class PlatformFeeInvoice(models.Model):
+class AppendOnlyModel(models.Model):
+    """A record that is written once: saving it again or deleting it raises."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{type(self).__name__} rows are append-only.")
+
+
+class PlatformFeeInvoice(AppendOnlyModel):
     """The platform's invoice to a coach for one month's platform fee.
 
     Immutable once issued: the seller's details are copied in, and ``save``
@@ -458,11 +473,6 @@ class PlatformFeeInvoice(models.Model):
 
     def __str__(self) -> str:
         return f"Invoice {self.number}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise ValueError("An issued invoice cannot be changed.")
-        super().save(*args, **kwargs)
 
 
 class StripeCustomer(models.Model):
@@ -611,21 +621,6 @@ class Notification(models.Model):
 # Append-only records of who and what changed money, and of every request we
 # sent to Stripe. Rows are written by the services (and, for Stripe calls, by
 # the recorder the app registers with the gateway), never edited.
-
-
-class AppendOnlyModel(models.Model):
-    """A record that is written once: saving it again or deleting it raises."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValueError(f"{type(self).__name__} rows are append-only.")
 
 
 class RefundTransition(AppendOnlyModel):
