@@ -23,6 +23,7 @@ from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from kombu.transport.redis import Channel as RedisChannel
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -155,8 +156,17 @@ def _queue_length() -> int:
         socket_timeout=settings.REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
     )
+    # kombu keeps one Redis list per priority step of a queue.
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    lists = [
+        queue if step == 0 else f"{queue}{RedisChannel.sep}{step}"
+        for step in RedisChannel.priority_steps
+    ]
     try:
-        return client.llen("celery")
+        with client.pipeline(transaction=False) as pipe:
+            for name in lists:
+                pipe.llen(name)
+            return sum(pipe.execute())
     except redis.RedisError:
         return -1
     finally:

@@ -13,8 +13,12 @@ from payments.services import (
     notifications,
 )
 
+# On the Redis broker the worker takes priority 0 before anything else
+# (CELERY_TASK_DEFAULT_PRIORITY is 6): a webhook never waits behind emails.
+WEBHOOK_PRIORITY = 0
 
-@shared_task(acks_late=True, ignore_result=True)
+
+@shared_task(acks_late=True, ignore_result=True, priority=WEBHOOK_PRIORITY)
 def process_webhook_event(event_pk: int) -> str:
     return events.webhook_event_process(event_pk=event_pk).status
 
