@@ -29,16 +29,10 @@ from payments.models import (
 )
 
 
-def payment_current_for_booking(*, booking_id) -> Payment | None:
-    """The booking's live payment, else its latest ended one (failed/canceled)."""
-    current = payment_current_for_bookings(booking_ids=[booking_id])
-    # The id may come as a string (a socket message): take the one entry.
-    return next(iter(current.values()), None)
-
-
 def payment_current_for_bookings(*, booking_ids) -> dict:
-    """Each booking's current payment (as ``payment_current_for_booking``), by
-    booking id, in one query; bookings without a payment are left out."""
+    """Each booking's current payment, by booking id, in one query: its live
+    one, else its latest ended one (failed/canceled); bookings without a
+    payment are left out."""
     current: dict = {}
     for payment in Payment.objects.filter(booking_id__in=booking_ids).order_by(
         "-created_at"
@@ -79,26 +73,47 @@ def payment_get_by_intent_for_refund(*, user: User, intent_id: str) -> Payment |
     return payments.filter(stripe_payment_intent_id=intent_id).first()
 
 
-_MESSAGE_PAYMENT_FIELDS = (
+_STATE_PAYMENT_FIELDS = (
     "id",
     "stripe_payment_intent_id",
     "status",
     "amount",
     "amount_refunded",
     "currency",
+    "version",
+    "booking_id",
+    "payer_id",
     "created_at",
     "updated_at",
 )
 
 
-def payment_status_message(*, booking_id, user: User | None = None) -> dict | None:
-    """The WebSocket ``payment.status`` message for a booking.
+@dataclass(frozen=True)
+class BookingPaymentState:
+    """A booking's status and its current payment, as one read returned them.
+
+    ``payment`` is an unsaved ``Payment`` holding only the fields of
+    ``_STATE_PAYMENT_FIELDS``: enough for ``payment_status_object`` and for
+    ``payment_sync_for_payer``, whose service locks and reads the row whole.
+    """
+
+    booking_id: uuid.UUID
+    booking_status: str
+    booking_version: int
+    booking_updated_at: datetime
+    payment: Payment | None
+
+
+def booking_payment_state(
+    *, booking_id, user: User | None = None
+) -> BookingPaymentState | None:
+    """The status API's and the socket's read of a booking and its payment.
 
     None when the booking does not exist or, with ``user``, when that user
-    may not see it: the socket's permission check and snapshot are the same
-    read. One query, on primary and foreign keys: the booking LEFT JOIN its
-    payments (a handful at most), the current one picked as
-    ``payment_current_for_booking`` picks it.
+    may not see it: the permission check and the read are one query, on
+    primary and foreign keys: the booking LEFT JOIN its payments (a handful
+    at most), the current one picked as ``payment_current_for_bookings``
+    picks it.
     """
     bookings = (
         Booking.objects.all()
@@ -113,7 +128,7 @@ def payment_status_message(*, booking_id, user: User | None = None) -> dict | No
             "status",
             "version",
             "updated_at",
-            *(f"payments__{field}" for field in _MESSAGE_PAYMENT_FIELDS),
+            *(f"payments__{field}" for field in _STATE_PAYMENT_FIELDS),
         )
     )
     if not rows:
@@ -128,29 +143,40 @@ def payment_status_message(*, booking_id, user: User | None = None) -> dict | No
             and row["payments__status"] not in ENDED
         ):
             current = row
-    # The payment's fields come from the one builder, payment_status_object,
-    # given the row as an unsaved Payment (no query).
-    payment = (
-        Payment(
-            **{
-                field: current[f"payments__{field}"]
-                for field in _MESSAGE_PAYMENT_FIELDS
-            }
+    return BookingPaymentState(
+        booking_id=booking["id"],
+        booking_status=booking["status"],
+        booking_version=booking["version"],
+        booking_updated_at=booking["updated_at"],
+        payment=Payment(
+            **{field: current[f"payments__{field}"] for field in _STATE_PAYMENT_FIELDS}
         )
         if current
-        else None
+        else None,
     )
-    fields = payment_status_object(payment) or dict.fromkeys(_STATUS_FIELDS)
+
+
+def payment_status_message(*, booking_id, user: User | None = None) -> dict | None:
+    """The WebSocket ``payment.status`` message for a booking.
+
+    None when the booking does not exist or, with ``user``, when that user
+    may not see it: the socket's permission check and snapshot are the same
+    read (``booking_payment_state``, one query).
+    """
+    state = booking_payment_state(booking_id=booking_id, user=user)
+    if state is None:
+        return None
+    fields = payment_status_object(state.payment) or dict.fromkeys(_STATUS_FIELDS)
     return {
         "type": "payment.status",
-        "bookingId": str(booking["id"]),
+        "bookingId": str(state.booking_id),
         **fields,
-        "bookingStatus": booking["status"],
+        "bookingStatus": state.booking_status,
         # The booking's version, not the payment's: a booking's payments come
         # and go (a declined card ends one, the next starts at 1), so only the
         # booking's version always grows, and clients order messages by it.
-        "version": booking["version"],
-        "updatedAt": fields["updatedAt"] or booking["updated_at"].isoformat(),
+        "version": state.booking_version,
+        "updatedAt": fields["updatedAt"] or state.booking_updated_at.isoformat(),
     }
 
 

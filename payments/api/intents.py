@@ -13,7 +13,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import selectors as booking_selectors
 from bookings.models import Booking
 from coaching.ids import StrictUUIDField
 from money.amounts import to_major
@@ -265,23 +264,21 @@ class PaymentStatusApi(APIView):
         },
     )
     def get(self, request: Request, booking_id: str) -> Response:
-        booking = booking_selectors.booking_get_for_user(
-            user=request.user, booking_id=parse_uuid(booking_id)
+        # The token's user, then the booking with its payment: two queries.
+        state = selectors.booking_payment_state(
+            booking_id=parse_uuid(booking_id), user=request.user
         )
-        if booking is None:
+        if state is None:
             raise PaymentNotFound(_("Booking not found."))
-        # The user, the booking and its payment: three queries. Only a payer
-        # back from 3-D Secure makes the sync ask Stripe, and only then are
-        # both read again.
-        payment = selectors.payment_current_for_booking(booking_id=booking.pk)
-        if services.payment_sync_for_payer(payment=payment, actor=request.user):
-            booking.refresh_from_db(fields=["status"])
-            payment = selectors.payment_current_for_booking(booking_id=booking.pk)
+        # Only a payer back from 3-D Secure makes the sync ask Stripe (which
+        # locks and reads the payment whole); only then is the state read again.
+        if services.payment_sync_for_payer(payment=state.payment, actor=request.user):
+            state = selectors.booking_payment_state(booking_id=state.booking_id)
         return Response(
             {
                 "success": True,
-                "bookingId": str(booking.pk),
-                "bookingStatus": booking.status,
-                "payment": selectors.payment_status_object(payment),
+                "bookingId": str(state.booking_id),
+                "bookingStatus": state.booking_status,
+                "payment": selectors.payment_status_object(state.payment),
             }
         )
