@@ -2,9 +2,9 @@
 and WSGI entry points, the Celery app, health checks, ``make run``.
 
 May import every app (the top layer). Its plumbing modules (``errors``,
-``api_errors``, ``ids``, ``metrics``, ``throttling``, ``correlation``) import
-no app, so every app may use them (the exception in pyproject.toml's layer
-contract).
+``api_errors``, ``ids``, ``metrics``, ``throttling``, ``correlation``,
+``channels``) import no app, so every app may use them (the exception in
+pyproject.toml's layer contract).
 """
 
 from .celery import app as celery_app

@@ -34,6 +34,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from coaching.api_errors import error_body
+from coaching.celery import app as celery_app
 from payments.models import (
     Payment,
     PaymentStatus,
@@ -157,7 +158,7 @@ def _queue_length() -> int:
         socket_connect_timeout=settings.REDIS_TIMEOUT_SECONDS,
     )
     # kombu keeps one Redis list per priority step of a queue.
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    queue = celery_app.conf.task_default_queue
     lists = [
         queue if step == 0 else f"{queue}{RedisChannel.sep}{step}"
         for step in RedisChannel.priority_steps

@@ -237,7 +237,15 @@ CELERY_RESULT_BACKEND_THREAD_SAFE = True
 # (payments.tasks), everything else this, so a live payment status never
 # waits behind a backlog of emails in the same queue.
 CELERY_TASK_DEFAULT_PRIORITY = 6
-CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Celery's Django fix-up closes every database connection (and the DB_POOL
+# pool) around every task unless this is set; then only every 2 x this many
+# tasks, and coaching/celery.py closes what Django would close after a request
+# (broken, or older than its maximum age) around each task instead.
+CELERY_DB_REUSE_MAX = 1000
+# A worker process runs one task at a time, so unlike the web server's
+# threads it can keep its connection: its maximum age in seconds (without
+# DB_POOL; 0 = a new connection per task).
+WORKER_DB_CONN_MAX_AGE = env_int("WORKER_DB_CONN_MAX_AGE", 300)
 # Without a broker, tasks run in-process; callers enqueue them on commit.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -4,11 +4,11 @@ import json
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
+from coaching.channels import group_send_blocking
 from payments.selectors import payment_status_message
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ def broadcast_booking(booking_id) -> None:
         layer = get_channel_layer()
         if layer is None or message is None:
             return
-        async_to_sync(layer.group_send)(
+        group_send_blocking(
+            layer,
             booking_group(booking_id),
             {"type": "payment.status", "message": jsonable(message)},
         )

@@ -8,6 +8,7 @@ left in the broker); the test enqueues with ``.delay()`` and waits for the
 effect in the database.
 """
 
+import contextlib
 import datetime as dt
 import os
 import sys
@@ -15,6 +16,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -44,13 +46,13 @@ pytestmark = [
 START_TIMEOUT = 60
 
 
-@pytest.fixture
-def worker(transactional_db, localstripe_url, tmp_path, settings):
+@contextlib.contextmanager
+def _running_worker(localstripe_url, tmp_path, settings, *, conn_max_age: int):
     queue = f"test-worker-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
-        "DB_CONN_MAX_AGE": "0",
+        "WORKER_DB_CONN_MAX_AGE": str(conn_max_age),
         "REDIS_URL": settings.REDIS_URL,
         "STRIPE_API_BASE": localstripe_url,
         # Notification emails go to the worker's log, not to an SMTP server.
@@ -97,6 +99,12 @@ def worker(transactional_db, localstripe_url, tmp_path, settings):
         running.stop()
         with celery_app.connection_for_write() as broker:
             broker.default_channel.queue_delete(queue)
+
+
+@pytest.fixture
+def worker(transactional_db, localstripe_url, tmp_path, settings):
+    with _running_worker(localstripe_url, tmp_path, settings, conn_max_age=0) as w:
+        yield w
 
 
 def test_worker_processes_a_webhook_event_and_sends_the_notifications(
@@ -161,3 +169,29 @@ def test_worker_reconciles_a_payment_whose_webhook_was_lost(
         lambda: f"reconcile_payments[{result.id}] succeeded" in worker.output(),
         "the worker's record of the task",
     )
+
+
+def test_worker_keeps_its_database_connection_between_tasks(
+    transactional_db, localstripe_url, tmp_path, settings
+):
+    """For WORKER_DB_CONN_MAX_AGE seconds: Celery's Django fix-up used to
+    close it (and DB_POOL's whole pool) around every task."""
+    with _running_worker(localstripe_url, tmp_path, settings, conn_max_age=60) as w:
+        first = reconcile_payments.delay()
+        w.wait_for(lambda: f"[{first.id}] succeeded" in w.output(), "first task")
+        with connection.cursor() as cursor:
+            cursor.execute("select now()")
+            between = cursor.fetchone()[0]
+        second = reconcile_payments.delay()
+        w.wait_for(lambda: f"[{second.id}] succeeded" in w.output(), "second task")
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from pg_stat_activity where datname = "
+                "current_database() and pid <> pg_backend_pid() "
+                "and backend_start < %s",
+                [between],
+            )
+            kept = cursor.fetchone()[0]
+        # The connection the first task opened served the second too.
+        assert kept == 1
