@@ -107,9 +107,7 @@ class _SenderLoop:
         cls._lock = threading.Lock()
 
     def run(self, operation) -> None:
-        asyncio.run_coroutine_threadsafe(operation, self.loop).result(
-            self.WAIT_SECONDS
-        )
+        asyncio.run_coroutine_threadsafe(operation, self.loop).result(self.WAIT_SECONDS)
 
 
 os.register_at_fork(after_in_child=_SenderLoop.forget)
