@@ -1,4 +1,5 @@
-"""channels-redis with bounded sends, so a frozen Redis cannot hold a request.
+"""channels-redis (both layers) with bounded sends, so a frozen Redis cannot
+hold a request.
 
 Broadcasts run on commit inside web requests and Celery tasks
 (payments/realtime.py) and are at most once by design: a subscriber that
@@ -18,6 +19,7 @@ import time
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis.exceptions import RedisError
 
 RETRY_AFTER_SECONDS = 5.0
@@ -27,7 +29,10 @@ class ChannelLayerUnavailable(ConnectionError):
     pass
 
 
-class BoundedRedisChannelLayer(RedisChannelLayer):
+class _BoundedSends:
+    """Bounds every operation of a Redis channel layer by ``send_timeout``,
+    then refuses at once for ``RETRY_AFTER_SECONDS`` after a failure."""
+
     def __init__(self, *args, send_timeout: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.send_timeout = send_timeout
@@ -43,17 +48,35 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
             self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             raise
 
+    def _unbounded(self, name: str):
+        """The layer's own operation ``name``."""
+        return getattr(super(), name)
+
     async def send(self, channel, message):
-        await self._bounded(super().send(channel, message))
+        await self._bounded(self._unbounded("send")(channel, message))
 
     async def group_send(self, group, message):
-        await self._bounded(super().group_send(group, message))
+        await self._bounded(self._unbounded("group_send")(group, message))
 
     async def group_add(self, group, channel):
-        await self._bounded(super().group_add(group, channel))
+        await self._bounded(self._unbounded("group_add")(group, channel))
 
     async def group_discard(self, group, channel):
-        await self._bounded(super().group_discard(group, channel))
+        await self._bounded(self._unbounded("group_discard")(group, channel))
+
+
+class BoundedRedisChannelLayer(_BoundedSends, RedisChannelLayer):
+    """channels-redis's list-based layer: one Redis push per socket."""
+
+
+class BoundedRedisPubSubChannelLayer(_BoundedSends, RedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer: one publish per group message, which
+    each process fans out to its own sockets in memory."""
+
+    def _unbounded(self, name: str):
+        # This layer serves its operations through __getattr__ (one inner
+        # layer per event loop), which super() does not consult.
+        return RedisPubSubChannelLayer.__getattr__(self, name)
 
 
 # --- sending from synchronous code --------------------------------------------------

@@ -177,19 +177,23 @@ def redis_cache(url: str, *, timeout: float) -> dict:
     }
 
 
-# "pubsub": a group message is published once per process and fanned out in
-# memory; "core": one Redis list push per socket (README "Performance").
-CHANNEL_LAYER = env("CHANNEL_LAYER", "core")
+# "pubsub" (the default): a group message is published once and each process
+# fans it out to its sockets in memory; "core": one Redis list push per socket.
+# At 1,000 sockets pubsub's p99 was under 100 ms, core's was not (README,
+# Performance).
+CHANNEL_LAYER = env("CHANNEL_LAYER", "pubsub")
 
 
-def redis_channel_layer(url: str, *, timeout: float) -> dict:
-    """channels-redis with bounded connects and sends (coaching/channels.py)."""
-    if CHANNEL_LAYER == "pubsub":
+def redis_channel_layer(url: str, *, timeout: float, kind: str = "") -> dict:
+    """channels-redis with bounded connects and sends (coaching/channels.py);
+    ``kind`` is ``CHANNEL_LAYER`` unless given."""
+    if (kind or CHANNEL_LAYER) == "pubsub":
         return {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "coaching.channels.BoundedRedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": url, "socket_connect_timeout": timeout}],
                 "prefix": "coaching",
+                "send_timeout": timeout,
             },
         }
     return {

@@ -121,7 +121,7 @@ def test_settings_with_database_and_redis_urls_select_postgres_and_redis():
     assert dumped["engine"] == "django.db.backends.postgresql"
     assert dumped["name"] == "postgres"
     # channels-redis and Django's RedisCache, bounded and failing open.
-    assert dumped["channel_layer"] == "coaching.channels.BoundedRedisChannelLayer"
+    assert dumped["channel_layer"] == "coaching.channels.BoundedRedisPubSubChannelLayer"
     assert dumped["cache"] == "coaching.cache.FailOpenRedisCache"
     assert dumped["cache_location"] == PRODUCTION_ENV["REDIS_URL"]
     assert dumped["celery_broker"] == PRODUCTION_ENV["REDIS_URL"]
@@ -163,7 +163,7 @@ def test_postgres_leg_runs_on_postgresql_with_btree_gist():
         assert cursor.fetchone() == (1,)
 
 
-def test_settings_db_pool_and_pubsub_layer_are_opt_in():
+def test_settings_db_pool_is_opt_in_and_the_list_layer_can_be_chosen():
     script = (
         "import json, django; django.setup(); from django.conf import settings as s;"
         "d = s.DATABASES['default'];"
@@ -176,10 +176,10 @@ def test_settings_db_pool_and_pubsub_layer_are_opt_in():
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    assert read() == [None, 0, "coaching.channels.BoundedRedisChannelLayer"]
+    assert read() == [None, 0, "coaching.channels.BoundedRedisPubSubChannelLayer"]
     pool, max_age, layer = read(
-        DB_POOL="1", DB_POOL_MAX_SIZE="7", DB_CONN_MAX_AGE="60", CHANNEL_LAYER="pubsub"
+        DB_POOL="1", DB_POOL_MAX_SIZE="7", DB_CONN_MAX_AGE="60", CHANNEL_LAYER="core"
     )
     # A pool and persistent connections exclude each other in Django.
     assert (pool, max_age) == ({"min_size": 2, "max_size": 7, "timeout": 10}, 0)
-    assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert layer == "coaching.channels.BoundedRedisChannelLayer"
