@@ -1,7 +1,7 @@
 """How many SQL statements the hot paths cost, and that it does not grow with data.
 
 Each page and endpoint is measured with a few payments and again with
-hundreds for the same client and coach (made with ``bulk_create``, so the
+5,000 for the same client and coach (made with ``bulk_create``, so the
 setup stays cheap); the count must be the same. The hot paths of issue 14
 also have a ceiling: the status API, the socket's subscribe, the webhook
 ingest and the processing of an event.
@@ -30,9 +30,9 @@ from payments.services.events import webhook_event_process
 from tests.payments.conftest import VISA
 from tests.payments.stripe_side import sign_webhook_payload
 
-# The big case: enough rows that a per-row query would show many times over.
-# MANY = 5000 gives the same counts (checked once; ~7 s per test instead of ~0.5).
-MANY = 300
+# The big case: as many paid bookings as a busy coach has in years, so a
+# per-row query would show thousands of times over (the file takes ~20 s).
+MANY = 5000
 FEW = 10
 
 
