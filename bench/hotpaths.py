@@ -160,7 +160,9 @@ def base_env(redis_port: int) -> dict[str, str]:
         STRIPE_PUBLISHABLE_KEY="pk_test_bench",
         STRIPE_WEBHOOK_SECRET=SECRET,
         STRIPE_API_BASE="http://127.0.0.1:9",  # no Stripe call is expected
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        # Sent and dropped: the locmem backend keeps every email in a list,
+        # which made the soak measure that list growing, not the worker.
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         DATABASE_URL=f"{PG_ADMIN.rsplit('/', 1)[0]}/{PG_DB}",
         REDIS_URL=f"redis://{LOOP}:{redis_port}/0",
         LOG_LEVEL="WARNING",
