@@ -83,14 +83,21 @@ def _grow(booking: Booking, *, count: int, start: int) -> None:
             stripe_payment_intent_id=f"pi_bulk_{uuid.uuid4().hex[:20]}",
         )
         payments.append(payment)
+        # As ledger_record_charge books them: each entry names its coach (the
+        # coach's balances, earnings and statements read by coach).
         for kind, amount in (
             (LedgerEntry.Kind.CHARGE, booking.price_gross),
             (LedgerEntry.Kind.PLATFORM_FEE, booking.platform_fee_amount),
             (LedgerEntry.Kind.COACH_EARNING, booking.coach_amount),
+            (LedgerEntry.Kind.VAT, booking.vat_amount),
         ):
             entries.append(
                 LedgerEntry(
-                    payment=payment, kind=kind, amount=amount, currency=booking.currency
+                    payment=payment,
+                    coach_id=booking.coach_id,
+                    kind=kind,
+                    amount=amount,
+                    currency=booking.currency,
                 )
             )
     Booking.objects.bulk_create(bookings)
