@@ -436,7 +436,7 @@ def _grow_everything(
     lists, the statements' months), and what each payment leaves behind
     besides its ledger: a notification for the client and one for the coach,
     and its webhook event (the notifications page and the admin's events list
-    show these, not payments)."""
+    show these, not payments); every fourth has a refund pending."""
     payments = _grow(booking, count=count, start=start)
     two_years = dt.timedelta(days=730)
     Booking.objects.filter(pk__in=[p.booking.pk for p in payments[1::2]]).update(
@@ -473,7 +473,23 @@ def _grow_everything(
         )
     Notification.objects.bulk_create(notes)
     WebhookEvent.objects.bulk_create(events)
+    _refunds_pending(payments[3::4])
     return payments
+
+
+def _refunds_pending(payments: list[Payment]) -> None:
+    """A full refund asked for and not settled yet at Stripe on each payment
+    (the lists show "refund pending" from it)."""
+    Refund.objects.bulk_create(
+        Refund(
+            payment=payment,
+            amount=payment.amount,
+            currency=payment.currency,
+            reason=Refund.Reason.REQUESTED_BY_CUSTOMER,
+            requested_by_id=payment.payer_id,
+        )
+        for payment in payments
+    )
 
 
 def _grow_trouble(booking: Booking, *, count: int, start: int) -> None:
@@ -488,16 +504,7 @@ def _grow_trouble(booking: Booking, *, count: int, start: int) -> None:
         status=Payment.Status.PROCESSING,
         updated_at=timezone.now() - dt.timedelta(hours=1),
     )
-    Refund.objects.bulk_create(
-        Refund(
-            payment=payment,
-            amount=payment.amount,
-            currency=payment.currency,
-            reason=Refund.Reason.REQUESTED_BY_CUSTOMER,
-            requested_by_id=payment.payer_id,
-        )
-        for payment in payments[1::2]
-    )
+    _refunds_pending(payments[1::4])  # [3::4] have theirs already
 
 
 def _page(client, url: str, status: int = 200):
