@@ -816,6 +816,22 @@ def test_staff_pages_admin_and_endpoints_do_not_grow_with_payments(
     _assert_flat_and_under(few, many, ADMIN_CEILINGS)
 
 
+def test_every_page_of_the_crawl_is_counted_for_its_role():
+    """A page added to a role in test_crawl's PAGES needs its count here too."""
+    crawl = pytest.importorskip("tests.browser.test_crawl")
+    counted = {
+        "visitor": PUBLIC_CEILINGS,
+        "client": CLIENT_CEILINGS,
+        "coach": COACH_CEILINGS,
+        "admin": ADMIN_CEILINGS,
+    }
+    missing = {
+        role: sorted(set(pages) - set(counted[role]))
+        for role, pages in crawl.PAGES.items()
+    }
+    assert missing == {role: [] for role in crawl.PAGES}
+
+
 # --- one live message per change --------------------------------------------------
 
 
