@@ -755,6 +755,10 @@ ADMIN_CEILINGS = {
     "GET /api/payments/status/{id}": 2,
     "GET /api/payments/methods/{userId}": 3,
     "GET /api/auth/user/": 1,
+    # Session and user, then the scrape's aggregates: payments and events by
+    # status, failed payments, stuck ones, the oldest unapplied event, the
+    # recent events' lag (at most 5,000 rows, one query), reconcile fixes.
+    "metrics": 9,
 }
 
 
@@ -811,6 +815,8 @@ def test_staff_pages_admin_and_endpoints_do_not_grow_with_payments(
             api, f"/api/payments/methods/{client_user.pk}"
         ),
         "GET /api/auth/user/": _page(api, "/api/auth/user/"),
+        # Prometheus' scrape, which staff may open too.
+        "metrics": _page(browser, reverse("metrics")),
     }
     few, many = _counts_few_then_many(paid, calls, grow=_grow_trouble)
     _assert_flat_and_under(few, many, ADMIN_CEILINGS)
