@@ -311,7 +311,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["coaching.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "coaching.pagination.EnvelopePagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "coaching.api_errors.exception_handler",

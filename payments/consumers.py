@@ -69,7 +69,8 @@ class PaymentStatusConsumer(RevocableSocketMixin, AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data or "")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
+            # RecursionError: "[[[[..." fits in a frame and is no ValueError.
             await self._error("malformed", "Send JSON objects.")
             return
         await self.receive_json(content)

@@ -319,3 +319,16 @@ def test_refund_with_a_million_digit_json_integer_is_400(coach, paid):
     assert response.status_code == 400
     assert response.json()["error"]["code"] in ("malformed_request", "validation_error")
     assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/payments/create-intent", "/api/payments/refund", "/api/bookings/"],
+)
+def test_a_body_nested_past_the_parsers_recursion_limit_is_400(client_user, path):
+    # "[[[[...]]]]" raises RecursionError in json.loads, which is no
+    # ValueError: it used to reach the server as a 500.
+    body = "[" * 100_000 + "]" * 100_000
+    response = post_raw(client_user, path, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"

@@ -173,6 +173,8 @@ def test_unknown_booking_is_forbidden_like_a_foreign_one(client_user):
     [
         ("not json", "malformed"),
         ("[1, 2]", "malformed"),
+        # Nested past the parser's recursion limit, within the frame limit.
+        ("[" * 2000 + "]" * 2000, "malformed"),
         ('{"type": "dance"}', "unknown_type"),
         ('{"type": "subscribe", "bookingId": "nope"}', "invalid_booking_id"),
         ('{"type": "subscribe"}', "invalid_booking_id"),
@@ -181,6 +183,7 @@ def test_unknown_booking_is_forbidden_like_a_foreign_one(client_user):
             "not_subscribed",
         ),
     ],
+    ids=lambda value: value[:30],
 )
 def test_bad_messages_get_an_error_and_the_socket_stays_up(
     client_user, booking, raw, code
