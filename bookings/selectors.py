@@ -102,6 +102,16 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
     and open holds; holds past their expiry do not count, as
     ``booking_create`` would release them.
     """
+    return _free_slots(offering=offering, first=day, days=1)
+
+
+def _free_slots(
+    *, offering: Offering, first: dt.date | None, days: int
+) -> list[dt.datetime]:
+    """``free_slots`` for ``days`` local dates from ``first`` (None: the
+    coach's today), in four queries whatever the number of days: the profile
+    with its weekly hours, the dated exceptions and the bookings in the span.
+    """
     profile = (
         CoachProfile.objects.prefetch_related("availability")
         .filter(user_id=offering.coach_id)
@@ -111,19 +121,24 @@ def free_slots(*, offering: Offering, day: dt.date) -> list[dt.datetime]:
         return []
     tz = profile.tz
     now = timezone.now()
+    if first is None:
+        first = now.astimezone(tz).date()
     earliest, latest = availability.bookable_span(
         now,
         min_notice_hours=profile.min_notice_hours,
         horizon_days=coach_horizon_days(profile),
     )
     duration = dt.timedelta(minutes=offering.duration_minutes)
-    ranges = availability.hours_on(
-        day, profile.availability.all(), profile.exceptions.filter(date=day)
+    weekly = profile.availability.all()
+    dated = list(
+        profile.exceptions.filter(
+            date__range=(first, first + dt.timedelta(days=days - 1))
+        )
     )
-    if not ranges:
-        return []
     starts = [
         start
+        for day in (first + dt.timedelta(days=offset) for offset in range(days))
+        if (ranges := availability.hours_on(day, weekly, dated))
         for start in availability.candidate_starts(day, tz)
         if earliest < start <= latest
         and availability.fits_hours(ranges, start, start + duration, tz)
@@ -158,16 +173,9 @@ def coach_get_public(*, coach_id: uuid.UUID | str) -> User | None:
 
 def free_slots_ahead(*, offering: Offering, days: int) -> list[dt.datetime]:
     """Free starts (UTC, in order) on the next ``days`` days of the coach's
-    calendar, today included: ``free_slots`` for each of those local dates."""
-    profile = CoachProfile.objects.filter(user_id=offering.coach_id).first()
-    if profile is None:
-        return []
-    today = timezone.now().astimezone(profile.tz).date()
-    return [
-        start
-        for offset in range(days)
-        for start in free_slots(offering=offering, day=today + dt.timedelta(offset))
-    ]
+    calendar, today included: ``free_slots`` for each of those local dates,
+    read in one go."""
+    return _free_slots(offering=offering, first=None, days=days)
 
 
 def booking_list_for_client(*, user: User, upcoming: bool) -> QuerySet[Booking]:

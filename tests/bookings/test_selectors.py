@@ -195,6 +195,45 @@ def test_free_slots_beyond_horizon_or_inactive_is_empty(offering, freeze, settin
     assert selectors.free_slots(offering=offering, day=dt.date(2026, 12, 2)) == []
 
 
+def test_free_slots_ahead_is_each_days_free_slots_in_four_queries(
+    offering, freeze, client_user, django_assert_max_num_queries
+):
+    """The coach page reads 14 days in one go; it must list what asking day
+    by day lists: bookings, a day off and extra hours on other days."""
+    freeze(dt.datetime(2026, 12, 1, 12, tzinfo=UTC))
+    services.booking_create(
+        client=client_user,
+        offering=offering,
+        starts_at=dt.datetime(2026, 12, 3, 10, tzinfo=ZURICH),
+        actor=client_user,
+    )
+    profile = offering.coach.coach_profile
+    profile.exceptions.create(date=dt.date(2026, 12, 4), kind="day_off")
+    profile.exceptions.create(
+        date=dt.date(2026, 12, 6),
+        kind="extra",
+        start_time=dt.time(9),
+        end_time=dt.time(12),
+    )
+    today = dt.date(2026, 12, 1)
+    by_day = [
+        start
+        for offset in range(14)
+        for start in selectors.free_slots(
+            offering=offering, day=today + dt.timedelta(days=offset)
+        )
+    ]
+
+    with django_assert_max_num_queries(4):
+        ahead = selectors.free_slots_ahead(offering=offering, days=14)
+
+    assert ahead == by_day
+    assert not [s for s in ahead if s.astimezone(ZURICH).date() == dt.date(2026, 12, 4)]
+    assert "10:00" not in _local_times(
+        s for s in ahead if s.astimezone(ZURICH).date() == dt.date(2026, 12, 3)
+    )
+
+
 def test_free_slots_spring_forward_day_skips_missing_hour(freeze):
     coach = factories.CoachFactory()
     AvailabilityWindow.objects.filter(coach__user=coach).update(

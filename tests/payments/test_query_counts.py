@@ -509,10 +509,10 @@ def _signed_in(user) -> Client:
 PUBLIC_CEILINGS = {
     # The coaches with their offerings (a prefetch), the unread count's guard.
     "home": 2,
-    # Free times of the next 14 days: per day the coach's profile, weekly
-    # hours, exceptions and that day's bookings (4 x 14, by day, not by
-    # booking), after the coach and their offerings.
-    "bookings:coach_detail": 59,
+    # The coach and their offerings, then the free times of the next 14
+    # days in one go: the profile, its weekly hours, the exceptions and the
+    # bookings of the span (was 4 per day: 59).
+    "bookings:coach_detail": 6,
     "accounts:login": 0,
     "accounts:register": 0,
     "accounts:password_reset": 0,
@@ -542,7 +542,7 @@ def test_public_pages_do_not_grow_with_payments(paid, coach):
 # costs one more: the unread notifications' count.
 CLIENT_CEILINGS = {
     "home": 5,
-    "bookings:coach_detail": 62,
+    "bookings:coach_detail": 9,
     # Upcoming and past (at most MAX_LISTED each), each with its payments
     # prefetched.
     "bookings:list": 9,
