@@ -132,6 +132,13 @@ def admin_user(db):
 
 
 @pytest.fixture
+def staff(client, admin_user):
+    """The test client, logged in as an admin."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
 def offering(coach):
     return factories.OfferingFactory(coach=coach)
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from bookings import services as booking_services
+from payments import services
+from payments.models import Payment
 
 VISA = "4242424242424242"
 DECLINED_AT_CHARGE = "4000000000000341"
@@ -75,3 +77,14 @@ def make_booking(client_user, offering, localstripe_url):
 @pytest.fixture
 def booking(make_booking):
     return make_booking()
+
+
+@pytest.fixture
+def paid(booking, client_user, make_card) -> Payment:
+    """The booking paid with a new card through the services."""
+    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
+    payment, _ = services.payment_confirm(
+        payment=payment, payment_method_id=make_card(), actor=client_user
+    )
+    assert payment.status == Payment.Status.SUCCEEDED
+    return payment

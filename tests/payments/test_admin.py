@@ -22,22 +22,6 @@ CHANGELIST = "admin:payments_payment_changelist"
 
 
 @pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
-def paid(booking, client_user, make_card):
-    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
-    payment, _ = services.payment_confirm(
-        payment=payment, payment_method_id=make_card(), actor=client_user
-    )
-    assert payment.status == Payment.Status.SUCCEEDED
-    return payment
-
-
-@pytest.fixture
 def paid_at_stripe_only(booking, client_user, stripe_client):
     """Paid at Stripe, but we never heard of it: our payment is still open."""
     payment, _ = services.payment_create_intent(booking=booking, actor=client_user)

@@ -6,26 +6,10 @@ links; Stripe ids as Stripe writes them."""
 import pytest
 from django.urls import reverse
 
-from payments import selectors, services
-from payments.models import LedgerEntry, Payment, Refund, WebhookEvent
+from payments import selectors
+from payments.models import LedgerEntry, Refund, WebhookEvent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
-def paid(booking, client_user, make_card):
-    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
-    payment, _ = services.payment_confirm(
-        payment=payment, payment_method_id=make_card(), actor=client_user
-    )
-    assert payment.status == Payment.Status.SUCCEEDED
-    return payment
 
 
 def _ledger(payment, kinds):

@@ -39,16 +39,6 @@ fault_proxy = faultproxy.fault_proxy  # the fixture, under the name tests ask fo
 REASON = Refund.Reason.REQUESTED_BY_CUSTOMER
 
 
-@pytest.fixture
-def paid(booking, client_user, make_card):
-    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
-    payment, _ = services.payment_confirm(
-        payment=payment, payment_method_id=make_card(), actor=client_user
-    )
-    assert payment.status == Payment.Status.SUCCEEDED
-    return payment
-
-
 def moves(refund: Refund) -> list[tuple[str, str, str]]:
     return list(
         RefundTransition.objects.filter(refund=refund)

@@ -479,6 +479,46 @@ def _page(client, url: str, status: int = 200):
     return call
 
 
+def _account_pages(browser) -> dict:
+    """The pages every signed-in role has under its account menu."""
+    return {
+        name: _page(browser, reverse(name))
+        for name in (
+            "account:notifications",
+            "accounts:account",
+            "accounts:password_change",
+        )
+    }
+
+
+def _booking_pages(browser, booking: Booking) -> dict:
+    """A booking's pages its client and its coach both open."""
+    return {
+        name: _page(browser, reverse(name, args=[booking.pk]))
+        for name in (
+            "bookings:detail",
+            "bookings:calendar",
+            "payments:status_fragment",
+        )
+    }
+
+
+def _api_reads(api, booking: Booking, *, cards_of=None) -> dict:
+    """The GET endpoints every role reads; ``cards_of``: whose saved cards."""
+    reads = {
+        "GET /api/coaches/": "/api/coaches/",
+        "GET /api/bookings/": "/api/bookings/",
+        "GET /api/bookings/{id}": f"/api/bookings/{booking.pk}",
+        "GET /api/payments/status/{id}": f"/api/payments/status/{booking.pk}",
+        "GET /api/auth/user/": "/api/auth/user/",
+    }
+    if cards_of is not None:
+        reads["GET /api/payments/methods/{userId}"] = (
+            f"/api/payments/methods/{cards_of.pk}"
+        )
+    return {name: _page(api, url) for name, url in reads.items()}
+
+
 def _counts_few_then_many(
     booking: Booking, calls: dict[str, object], grow=_grow_everything
 ) -> tuple[dict[str, int], dict[str, int]]:
@@ -580,30 +620,15 @@ def test_client_pages_and_endpoints_do_not_grow_with_payments(
             browser, reverse("bookings:coach_detail", args=[coach.pk])
         ),
         "bookings:list": _page(browser, reverse("bookings:list")),
-        "bookings:detail": _page(browser, reverse("bookings:detail", args=[paid.pk])),
+        **_booking_pages(browser, paid),
         "bookings:checkout": _page(
             browser, reverse("bookings:checkout", args=[unpaid.pk])
         ),
         "bookings:receipt": _page(browser, reverse("bookings:receipt", args=[paid.pk])),
         "bookings:cancel": _page(browser, reverse("bookings:cancel", args=[paid.pk])),
-        "bookings:calendar": _page(
-            browser, reverse("bookings:calendar", args=[paid.pk])
-        ),
-        "payments:status_fragment": _page(
-            browser, reverse("payments:status_fragment", args=[paid.pk])
-        ),
         "account:payment_methods": _page(browser, reverse("account:payment_methods")),
-        "account:notifications": _page(browser, reverse("account:notifications")),
-        "accounts:account": _page(browser, reverse("accounts:account")),
-        "accounts:password_change": _page(browser, reverse("accounts:password_change")),
-        "GET /api/coaches/": _page(api, "/api/coaches/"),
-        "GET /api/bookings/": _page(api, "/api/bookings/"),
-        "GET /api/bookings/{id}": _page(api, f"/api/bookings/{paid.pk}"),
-        "GET /api/payments/status/{id}": _page(api, f"/api/payments/status/{paid.pk}"),
-        "GET /api/payments/methods/{userId}": _page(
-            api, f"/api/payments/methods/{client_user.pk}"
-        ),
-        "GET /api/auth/user/": _page(api, "/api/auth/user/"),
+        **_account_pages(browser),
+        **_api_reads(api, paid, cards_of=client_user),
     }
     few, many = _counts_few_then_many(paid, calls)
     _assert_flat_and_under(few, many, CLIENT_CEILINGS)
@@ -702,21 +727,9 @@ def test_coach_pages_and_endpoints_do_not_grow_with_payments(paid, coach, offeri
         "coach:booking_cancel": _page(
             browser, reverse("coach:booking_cancel", args=[paid.pk])
         ),
-        "bookings:detail": _page(browser, reverse("bookings:detail", args=[paid.pk])),
-        "bookings:calendar": _page(
-            browser, reverse("bookings:calendar", args=[paid.pk])
-        ),
-        "payments:status_fragment": _page(
-            browser, reverse("payments:status_fragment", args=[paid.pk])
-        ),
-        "account:notifications": _page(browser, reverse("account:notifications")),
-        "accounts:account": _page(browser, reverse("accounts:account")),
-        "accounts:password_change": _page(browser, reverse("accounts:password_change")),
-        "GET /api/coaches/": _page(api, "/api/coaches/"),
-        "GET /api/bookings/": _page(api, "/api/bookings/"),
-        "GET /api/bookings/{id}": _page(api, f"/api/bookings/{paid.pk}"),
-        "GET /api/payments/status/{id}": _page(api, f"/api/payments/status/{paid.pk}"),
-        "GET /api/auth/user/": _page(api, "/api/auth/user/"),
+        **_booking_pages(browser, paid),
+        **_account_pages(browser),
+        **_api_reads(api, paid),
     }
     few, many = _counts_few_then_many(paid, calls)
     _assert_flat_and_under(few, many, COACH_CEILINGS)
@@ -787,9 +800,7 @@ def test_staff_pages_admin_and_endpoints_do_not_grow_with_payments(
         "staff:dashboard": _page(browser, reverse("staff:dashboard")),
         "staff:payouts": _page(browser, reverse("staff:payouts")),
         "admin:index": _page(browser, reverse("admin:index")),
-        "account:notifications": _page(browser, reverse("account:notifications")),
-        "accounts:account": _page(browser, reverse("accounts:account")),
-        "accounts:password_change": _page(browser, reverse("accounts:password_change")),
+        **_account_pages(browser),
         # Every model of the admin, listed (100 a page).
         **{
             f"admin:{name}_changelist": _page(
@@ -812,14 +823,7 @@ def test_staff_pages_admin_and_endpoints_do_not_grow_with_payments(
         "admin:accounts_user_change": _page(
             browser, reverse("admin:accounts_user_change", args=[client_user.pk])
         ),
-        "GET /api/coaches/": _page(api, "/api/coaches/"),
-        "GET /api/bookings/": _page(api, "/api/bookings/"),
-        "GET /api/bookings/{id}": _page(api, f"/api/bookings/{paid.pk}"),
-        "GET /api/payments/status/{id}": _page(api, f"/api/payments/status/{paid.pk}"),
-        "GET /api/payments/methods/{userId}": _page(
-            api, f"/api/payments/methods/{client_user.pk}"
-        ),
-        "GET /api/auth/user/": _page(api, "/api/auth/user/"),
+        **_api_reads(api, paid, cards_of=client_user),
         # Prometheus' scrape, which staff may open too.
         "metrics": _page(browser, reverse("metrics")),
     }

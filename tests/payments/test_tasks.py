@@ -226,16 +226,6 @@ def test_reconcile_payments_with_nothing_new_at_stripe_changes_nothing(
 fault_proxy = faultproxy.fault_proxy  # the fixture, under the name tests ask for
 
 
-@pytest.fixture
-def paid(booking, client_user, make_card):
-    payment, _ = services.payment_create_intent(booking=booking, actor=client_user)
-    payment, _ = services.payment_confirm(
-        payment=payment, payment_method_id=make_card(), actor=client_user
-    )
-    assert payment.status == Payment.Status.SUCCEEDED
-    return payment
-
-
 def refund_with_a_lost_answer(fault_proxy, paid, admin_user, mode: str) -> Refund:
     fault_proxy.fail(mode, path="/v1/refunds", method="POST")
     with pytest.raises(ProviderUnavailable):

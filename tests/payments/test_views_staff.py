@@ -16,12 +16,6 @@ pytestmark = pytest.mark.django_db
 URL = "/staff/dashboard/"
 
 
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_staff_dashboard_url():
     assert reverse("staff:dashboard") == URL
 
